@@ -1,0 +1,88 @@
+//! Every route, collected with its OpenAPI description.
+
+pub mod health;
+pub mod projects;
+pub mod secrets;
+
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Hero", description = "Run AI coding agents in cloud sandboxes."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "projects", description = "Repositories linked to Hero"),
+        (name = "secrets", description = "Encrypted project secrets"),
+        (name = "health", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document that describes them, built from the
+/// same handler annotations so the two cannot drift apart.
+pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(projects::create_project, projects::list_projects))
+        .routes(routes!(
+            projects::get_project,
+            projects::update_project,
+            projects::delete_project
+        ))
+        .routes(routes!(secrets::list_secrets))
+        .routes(routes!(
+            secrets::put_secret,
+            secrets::get_secret,
+            secrets::delete_secret
+        ))
+        .routes(routes!(secrets::import_secrets))
+        .with_state(state)
+        .split_for_parts();
+
+    let document = openapi.clone();
+    let router = router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { axum::Json(document) }),
+        )
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method);
+    (router, openapi)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}

@@ -1,0 +1,107 @@
+//! Building the API from settings and serving it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hero_common::db;
+use hero_common::settings::Settings;
+use hero_common::store::Stores;
+use hero_common::vault::Vault;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::AppState;
+
+/// The API, bound to its port and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Connects to Postgres, applies migrations, opens the vault and binds
+    /// `settings.bind` (port 0 picks a free port, as tests do).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = db::connect(&settings.database_url, 20).await?;
+        db::migrate(&pool).await?;
+        Self::build_with_pool(settings, pool).await
+    }
+
+    pub async fn build_with_pool(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let stores = Stores::postgres(pool);
+        let vault = Vault::open(
+            &stores,
+            settings.encryption_key()?,
+            &settings.secrets_encryption_key_previous,
+        )
+        .await
+        .context("registering the encryption keys")?;
+        let state = AppState {
+            stores,
+            vault: Arc::new(vault),
+        };
+
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (HERO_BIND)", settings.bind))?;
+        Ok(Self {
+            listener,
+            router: app(state, settings.max_body_bytes),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.listener.local_addr()?, "hero-api listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// The router with its middleware: request spans, a body limit, and a
+/// panic turned into a JSON 500 rather than a dropped connection.
+pub fn app(state: AppState, max_body_bytes: usize) -> Router {
+    let (router, _) = routes::router(state);
+    router
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("", MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
+}
+
+fn panic_response() -> Response {
+    tracing::error!("request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; it has been logged",
+    )
+    .into_response()
+}

@@ -1,0 +1,112 @@
+//! The records Hero keeps, as every layer sees them.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::crypto::Sealed;
+
+/// Someone who owns projects and holds API tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token's record; the token itself is shown once and never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ApiTokenInfo {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A user's link to one GitHub repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Project {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub repo_owner: String,
+    pub repo_name: String,
+    pub github_installation_id: Option<i64>,
+    pub default_branch: String,
+    pub use_cloud_sandbox: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A project as it is created; fields already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProject {
+    pub name: String,
+    pub repo_owner: String,
+    pub repo_name: String,
+    pub github_installation_id: Option<i64>,
+    pub default_branch: String,
+    pub use_cloud_sandbox: bool,
+}
+
+/// Changes to a project; `None` leaves a field as it is. The installation
+/// id is doubly optional so that it can be cleared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub repo_owner: Option<String>,
+    pub repo_name: Option<String>,
+    pub github_installation_id: Option<Option<i64>>,
+    pub default_branch: Option<String>,
+    pub use_cloud_sandbox: Option<bool>,
+}
+
+/// What may be shown about a secret without revealing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SecretMetadata {
+    pub key: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A secret as stored: its metadata and its sealed value.
+#[derive(Debug, Clone)]
+pub struct StoredSecret {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub metadata: SecretMetadata,
+    pub sealed: Sealed,
+}
+
+/// One secret to write, already sealed.
+#[derive(Debug, Clone)]
+pub struct SealedSecret {
+    pub key: String,
+    pub sealed: Sealed,
+    pub description: Option<String>,
+}
+
+/// An entry for the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+    pub action: &'static str,
+    pub subject: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// A recorded audit entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+    pub action: String,
+    pub subject: Option<String>,
+    pub details: serde_json::Value,
+}

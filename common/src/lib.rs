@@ -1,0 +1,13 @@
+//! What every Hero process shares: configuration, domain types, storage,
+//! the encryption of secrets, and logging setup.
+
+pub mod api_token;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod settings;
+pub mod shutdown;
+pub mod store;
+pub mod telemetry;
+pub mod validate;
+pub mod vault;

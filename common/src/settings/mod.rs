@@ -1,0 +1,450 @@
+//! Layered configuration: built-in defaults, then an optional `hero.toml`,
+//! then the environment.
+//!
+//! The original deployment's variable names are honoured as they are
+//! (`DATABASE_URL`, `REDIS_URL`, `SECRETS_ENCRYPTION_KEY`, `E2B_API_KEY`,
+//! `GITHUB_*`); everything else is `HERO_*`. In `hero.toml` each setting is
+//! the variable's name in lower case without the `HERO_` prefix.
+//!
+//! Every problem is reported as one [`SettingsError`] naming the variable,
+//! so a process refuses to start with a line an operator can act on.
+
+mod duration;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+pub use duration::parse_duration;
+
+use crate::crypto::MasterKey;
+
+/// A setting that is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration: {name}: {problem}")]
+pub struct SettingsError {
+    /// The environment variable that holds the setting.
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl SettingsError {
+    fn new(name: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            name,
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxProvider {
+    Local,
+    E2b,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForgeKind {
+    Github,
+    Local,
+}
+
+/// Everything a Hero process can be told. Secret values are `secrecy`
+/// types, so `Debug` prints `[REDACTED]` in their place.
+#[derive(Debug)]
+pub struct Settings {
+    pub database_url: SecretString,
+    pub redis_url: SecretString,
+    pub bind: SocketAddr,
+    /// Where a worker serves its health and metrics endpoints.
+    pub worker_bind: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The key new secrets are sealed with. Optional here because not every
+    /// command needs it; [`Settings::encryption_key`] makes it required.
+    pub secrets_encryption_key: Option<MasterKey>,
+    /// Old keys still accepted for reading while `hero secrets rotate-key`
+    /// moves values to the current one.
+    pub secrets_encryption_key_previous: Vec<MasterKey>,
+    pub sandbox_provider: SandboxProvider,
+    pub forge: ForgeKind,
+    pub max_sandboxes: u32,
+    pub sandbox_idle_timeout: Duration,
+    pub e2b_api_key: Option<SecretString>,
+    pub github_api_url: String,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<SecretString>,
+    pub github_token: Option<SecretString>,
+    pub github_webhook_secret: Option<SecretString>,
+    /// Largest request body the API accepts, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Environment variable ↔ setting key, for the names that predate `HERO_`.
+const UNPREFIXED: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database_url"),
+    ("REDIS_URL", "redis_url"),
+    ("SECRETS_ENCRYPTION_KEY", "secrets_encryption_key"),
+    (
+        "SECRETS_ENCRYPTION_KEY_PREVIOUS",
+        "secrets_encryption_key_previous",
+    ),
+    ("E2B_API_KEY", "e2b_api_key"),
+    ("GITHUB_API_URL", "github_api_url"),
+    ("GITHUB_CLIENT_ID", "github_client_id"),
+    ("GITHUB_CLIENT_SECRET", "github_client_secret"),
+    ("GITHUB_TOKEN", "github_token"),
+    ("GITHUB_WEBHOOK_SECRET", "github_webhook_secret"),
+];
+
+impl Settings {
+    /// Loads settings from the file `HERO_CONFIG` names, or else from
+    /// `hero.toml` in the working directory if there is one, and from the
+    /// process environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let file = match std::env::var_os("HERO_CONFIG") {
+            Some(path) => Some(PathBuf::from(path)),
+            None => Some(PathBuf::from("hero.toml")).filter(|path| path.is_file()),
+        };
+        Self::load_from(file.as_deref(), std::env::vars())
+    }
+
+    /// Loads settings from an optional file and the given environment;
+    /// tests use this to stay independent of the process environment.
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(SettingsError::new(
+                    "HERO_CONFIG",
+                    format!("no configuration file at {}", path.display()),
+                ));
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for (name, value) in &env {
+            let key = match name.strip_prefix("HERO_") {
+                Some(rest) if rest != "CONFIG" => rest.to_ascii_lowercase(),
+                _ => match UNPREFIXED.iter().find(|(var, _)| var == name) {
+                    Some((_, key)) => (*key).to_owned(),
+                    None => continue,
+                },
+            };
+            builder = builder
+                .set_override(key, value.as_str())
+                .map_err(|e| SettingsError::new("HERO_CONFIG", e.to_string()))?;
+        }
+        let layered = builder
+            .build()
+            .map_err(|e| SettingsError::new("HERO_CONFIG", e.to_string()))?;
+
+        Self::from_layered(&Lookup(&layered))
+    }
+
+    fn from_layered(lookup: &Lookup<'_>) -> Result<Self, SettingsError> {
+        let data_dir = PathBuf::from(
+            lookup
+                .string("HERO_DATA_DIR", "data_dir")?
+                .unwrap_or_else(|| ".hero".to_owned()),
+        );
+
+        let sandbox_provider = match lookup
+            .string("HERO_SANDBOX_PROVIDER", "sandbox_provider")?
+            .as_deref()
+        {
+            None | Some("local") => SandboxProvider::Local,
+            Some("e2b") => SandboxProvider::E2b,
+            Some(other) => {
+                return Err(SettingsError::new(
+                    "HERO_SANDBOX_PROVIDER",
+                    format!("expected `local` or `e2b`, got {other:?}"),
+                ));
+            }
+        };
+        let forge = match lookup.string("HERO_FORGE", "forge")?.as_deref() {
+            None | Some("github") => ForgeKind::Github,
+            Some("local") => ForgeKind::Local,
+            Some(other) => {
+                return Err(SettingsError::new(
+                    "HERO_FORGE",
+                    format!("expected `github` or `local`, got {other:?}"),
+                ));
+            }
+        };
+
+        let e2b_api_key = lookup.secret("E2B_API_KEY", "e2b_api_key")?;
+        if sandbox_provider == SandboxProvider::E2b && e2b_api_key.is_none() {
+            return Err(SettingsError::new(
+                "E2B_API_KEY",
+                "required when HERO_SANDBOX_PROVIDER is e2b",
+            ));
+        }
+
+        let secrets_encryption_key = lookup
+            .string("SECRETS_ENCRYPTION_KEY", "secrets_encryption_key")?
+            .map(|text| MasterKey::parse(&text))
+            .transpose()
+            .map_err(|e| SettingsError::new("SECRETS_ENCRYPTION_KEY", e.to_string()))?;
+        let secrets_encryption_key_previous = lookup
+            .string(
+                "SECRETS_ENCRYPTION_KEY_PREVIOUS",
+                "secrets_encryption_key_previous",
+            )?
+            .unwrap_or_default()
+            .split(',')
+            .filter(|part| !part.trim().is_empty())
+            .enumerate()
+            .map(|(i, part)| {
+                MasterKey::parse(part).map_err(|e| {
+                    SettingsError::new(
+                        "SECRETS_ENCRYPTION_KEY_PREVIOUS",
+                        format!("key {} of the comma-separated list {e}", i + 1),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?;
+
+        let max_sandboxes = lookup.parsed("HERO_MAX_SANDBOXES", "max_sandboxes", 10u32)?;
+        if max_sandboxes == 0 {
+            return Err(SettingsError::new(
+                "HERO_MAX_SANDBOXES",
+                "must be at least 1",
+            ));
+        }
+
+        let sandbox_idle_timeout =
+            match lookup.string("HERO_SANDBOX_IDLE_TIMEOUT", "sandbox_idle_timeout")? {
+                None => Duration::from_secs(3600),
+                Some(text) => parse_duration(&text)
+                    .map_err(|problem| SettingsError::new("HERO_SANDBOX_IDLE_TIMEOUT", problem))?,
+            };
+
+        let github_api_url = lookup
+            .string("GITHUB_API_URL", "github_api_url")?
+            .unwrap_or_else(|| "https://api.github.com".to_owned());
+        if !(github_api_url.starts_with("https://") || github_api_url.starts_with("http://")) {
+            return Err(SettingsError::new(
+                "GITHUB_API_URL",
+                format!("expected an http(s) URL, got {github_api_url:?}"),
+            ));
+        }
+
+        Ok(Self {
+            database_url: lookup
+                .secret("DATABASE_URL", "database_url")?
+                .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/hero".into()),
+            redis_url: lookup
+                .secret("REDIS_URL", "redis_url")?
+                .unwrap_or_else(|| "redis://127.0.0.1:6379".into()),
+            bind: lookup.parsed(
+                "HERO_BIND",
+                "bind",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            )?,
+            worker_bind: lookup.parsed(
+                "HERO_WORKER_BIND",
+                "worker_bind",
+                SocketAddr::from(([127, 0, 0, 1], 8081)),
+            )?,
+            data_dir,
+            secrets_encryption_key,
+            secrets_encryption_key_previous,
+            sandbox_provider,
+            forge,
+            max_sandboxes,
+            sandbox_idle_timeout,
+            e2b_api_key,
+            github_api_url,
+            github_client_id: lookup.string("GITHUB_CLIENT_ID", "github_client_id")?,
+            github_client_secret: lookup.secret("GITHUB_CLIENT_SECRET", "github_client_secret")?,
+            github_token: lookup.secret("GITHUB_TOKEN", "github_token")?,
+            github_webhook_secret: lookup
+                .secret("GITHUB_WEBHOOK_SECRET", "github_webhook_secret")?,
+            max_body_bytes: lookup.parsed("HERO_MAX_BODY_BYTES", "max_body_bytes", 1 << 20)?,
+        })
+    }
+
+    /// The master key, for processes that seal or open secrets.
+    pub fn encryption_key(&self) -> Result<&MasterKey, SettingsError> {
+        self.secrets_encryption_key.as_ref().ok_or_else(|| {
+            SettingsError::new(
+                "SECRETS_ENCRYPTION_KEY",
+                "required: 32 bytes as 32 characters, 64 hex digits or base64 \
+                 (for example `openssl rand -hex 32`)",
+            )
+        })
+    }
+}
+
+/// Reads one layered value at a time, naming the variable in every error.
+struct Lookup<'a>(&'a config::Config);
+
+impl Lookup<'_> {
+    fn string(&self, name: &'static str, key: &str) -> Result<Option<String>, SettingsError> {
+        match self.0.get_string(key) {
+            Ok(value) if value.trim().is_empty() => Ok(None),
+            Ok(value) => Ok(Some(value)),
+            Err(config::ConfigError::NotFound(_)) => Ok(None),
+            Err(e) => Err(SettingsError::new(name, e.to_string())),
+        }
+    }
+
+    fn secret(&self, name: &'static str, key: &str) -> Result<Option<SecretString>, SettingsError> {
+        Ok(self.string(name, key)?.map(SecretString::from))
+    }
+
+    fn parsed<T>(&self, name: &'static str, key: &str, default: T) -> Result<T, SettingsError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.string(name, key)? {
+            None => Ok(default),
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|e| SettingsError::new(name, format!("{e}: {text:?}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789ABCDEF";
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let env = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Settings::load_from(None, env)
+    }
+
+    #[test]
+    fn defaults_point_at_local_services() {
+        let settings = load(&[]).unwrap();
+
+        assert_eq!(
+            settings.database_url.expose_secret(),
+            "postgres://postgres@127.0.0.1:5432/hero"
+        );
+        assert_eq!(settings.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(settings.max_sandboxes, 10);
+        assert_eq!(settings.sandbox_idle_timeout, Duration::from_secs(3600));
+        assert_eq!(settings.sandbox_provider, SandboxProvider::Local);
+        assert!(settings.encryption_key().is_err());
+    }
+
+    #[test]
+    fn seed_names_and_hero_prefixed_names_are_read() {
+        let settings = load(&[
+            ("DATABASE_URL", "postgres://db/hero"),
+            ("SECRETS_ENCRYPTION_KEY", KEY),
+            ("HERO_BIND", "0.0.0.0:9000"),
+            ("HERO_MAX_SANDBOXES", "3"),
+            ("HERO_SANDBOX_IDLE_TIMEOUT", "15m"),
+            ("HERO_FORGE", "local"),
+        ])
+        .unwrap();
+
+        assert_eq!(settings.database_url.expose_secret(), "postgres://db/hero");
+        assert!(settings.encryption_key().is_ok());
+        assert_eq!(settings.bind.port(), 9000);
+        assert_eq!(settings.max_sandboxes, 3);
+        assert_eq!(settings.sandbox_idle_timeout, Duration::from_secs(900));
+        assert_eq!(settings.forge, ForgeKind::Local);
+    }
+
+    #[test]
+    fn a_file_layer_is_overridden_by_the_environment() {
+        let dir = std::env::temp_dir().join(format!("hero-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hero.toml");
+        std::fs::write(&file, "max_sandboxes = 4\nbind = \"127.0.0.1:7000\"\n").unwrap();
+
+        let settings = Settings::load_from(
+            Some(&file),
+            [("HERO_MAX_SANDBOXES".to_owned(), "6".to_owned())],
+        )
+        .unwrap();
+
+        assert_eq!(settings.max_sandboxes, 6);
+        assert_eq!(settings.bind.port(), 7000);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn each_malformed_setting_is_named_in_its_error() {
+        let cases: &[(&str, &str)] = &[
+            ("SECRETS_ENCRYPTION_KEY", "too-short"),
+            ("SECRETS_ENCRYPTION_KEY_PREVIOUS", "nope"),
+            ("HERO_BIND", "not an address"),
+            ("HERO_MAX_SANDBOXES", "-1"),
+            ("HERO_MAX_SANDBOXES", "0"),
+            ("HERO_SANDBOX_IDLE_TIMEOUT", "forever"),
+            ("HERO_SANDBOX_PROVIDER", "docker"),
+            ("HERO_FORGE", "gitlab"),
+            ("GITHUB_API_URL", "api.github.com"),
+        ];
+        for (name, value) in cases {
+            let error = load(&[(name, value)]).unwrap_err();
+
+            assert_eq!(error.name, *name, "{value}");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with(&format!("configuration: {name}: "))
+            );
+            assert!(!error.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn e2b_requires_its_api_key() {
+        let error = load(&[("HERO_SANDBOX_PROVIDER", "e2b")]).unwrap_err();
+
+        assert_eq!(error.name, "E2B_API_KEY");
+    }
+
+    #[test]
+    fn a_malformed_key_error_does_not_echo_the_key() {
+        let error = load(&[("SECRETS_ENCRYPTION_KEY", "s3cr3t-but-wrong-length")]).unwrap_err();
+
+        assert!(!error.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn debug_output_shows_no_secret_setting() {
+        let settings = load(&[
+            ("DATABASE_URL", "postgres://user:pgpass-1@db/hero"),
+            ("SECRETS_ENCRYPTION_KEY", KEY),
+            ("SECRETS_ENCRYPTION_KEY_PREVIOUS", &"b".repeat(32)),
+            ("E2B_API_KEY", "e2b_key_value"),
+            ("GITHUB_CLIENT_SECRET", "gh-client-secret"),
+            ("GITHUB_TOKEN", "ghp_token_value"),
+            ("GITHUB_WEBHOOK_SECRET", "hook-secret"),
+        ])
+        .unwrap();
+
+        let printed = format!("{settings:?}");
+
+        for secret in [
+            "pgpass-1",
+            KEY,
+            &"b".repeat(32),
+            "e2b_key_value",
+            "gh-client-secret",
+            "ghp_token_value",
+            "hook-secret",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked into {printed}");
+        }
+    }
+}

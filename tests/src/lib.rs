@@ -1,0 +1,9 @@
+//! Hero's test kit: fresh databases, the API on a free port, and captured
+//! logs. Later: fake E2B, fake GitHub and a git smart-HTTP server.
+
+pub mod app;
+pub mod db;
+pub mod logs;
+
+pub use app::TestApp;
+pub use db::TestDb;

@@ -1,0 +1,75 @@
+use hero_tests::TestApp;
+use reqwest::Method;
+use serde_json::Value;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_without_a_token() {
+    let app = TestApp::spawn().await;
+
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(health.status(), 200);
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_with_schemas() {
+    let app = TestApp::spawn().await;
+
+    let doc: Value = app
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let paths = &doc["paths"];
+    for (path, methods) in [
+        ("/v1/projects", &["post", "get"][..]),
+        ("/v1/projects/{id}", &["get", "patch", "delete"][..]),
+        ("/v1/projects/{id}/secrets", &["get"][..]),
+        (
+            "/v1/projects/{id}/secrets/{key}",
+            &["put", "get", "delete"][..],
+        ),
+        ("/v1/projects/{id}/secrets:import", &["post"][..]),
+        ("/healthz", &["get"][..]),
+        ("/readyz", &["get"][..]),
+    ] {
+        for method in methods {
+            assert!(paths[path][method].is_object(), "{method} {path} missing");
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    for schema in [
+        "CreateProject",
+        "UpdateProject",
+        "Project",
+        "PutSecret",
+        "ImportSecrets",
+        "SecretMetadata",
+        "SecretValue",
+        "ErrorBody",
+    ] {
+        assert!(schemas[schema].is_object(), "schema {schema} missing");
+    }
+    assert_eq!(
+        paths["/v1/projects"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CreateProject"
+    );
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}

@@ -1,0 +1,5 @@
+//! Hero's workers: they take jobs from the queues, lease the project's
+//! sandbox, do the work there and record the result in Postgres. A worker
+//! serves HTTP only for its health probes.
+
+pub mod health;
