@@ -21,7 +21,10 @@ fn a_missing_encryption_key_is_named() {
 
     assert!(!ok);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("SECRETS_ENCRYPTION_KEY: required"), "{stderr}");
+    assert!(
+        stderr.contains("SECRETS_ENCRYPTION_KEY: required"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -40,10 +43,16 @@ fn a_malformed_setting_is_named_without_echoing_secrets() {
 fn an_unreachable_database_is_reported_without_its_password() {
     let (ok, stderr) = start(&[
         ("SECRETS_ENCRYPTION_KEY", &"k".repeat(32)),
-        ("DATABASE_URL", "postgres://hero:pw-do-not-print@127.0.0.1:1/hero"),
+        (
+            "DATABASE_URL",
+            "postgres://hero:pw-do-not-print@127.0.0.1:1/hero",
+        ),
     ]);
 
     assert!(!ok);
-    assert!(stderr.contains("cannot reach Postgres at 127.0.0.1:1/hero"), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach Postgres at 127.0.0.1:1/hero"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("pw-do-not-print"), "{stderr}");
 }

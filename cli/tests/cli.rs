@@ -40,7 +40,11 @@ async fn token_create_prints_a_working_token_alone_on_the_last_line_and_revoke_e
 
     let created = stdout(&hero(&db, &[], &["token", "create", "--user", "bob"]));
     let token = created.lines().last().unwrap();
-    let user = stores.tokens.authenticate(&api_token::hash(token)).await.unwrap();
+    let user = stores
+        .tokens
+        .authenticate(&api_token::hash(token))
+        .await
+        .unwrap();
     assert!(api_token::looks_like_token(token), "{created}");
     assert_eq!(user.unwrap().name, "bob");
 
@@ -49,7 +53,11 @@ async fn token_create_prints_a_working_token_alone_on_the_last_line_and_revoke_e
     let id = listed.split_whitespace().next().unwrap();
     stdout(&hero(&db, &[], &["token", "revoke", id]));
 
-    let after = stores.tokens.authenticate(&api_token::hash(token)).await.unwrap();
+    let after = stores
+        .tokens
+        .authenticate(&api_token::hash(token))
+        .await
+        .unwrap();
     assert!(after.is_none());
     let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
         .fetch_all(&db.pool)
@@ -62,7 +70,11 @@ async fn token_create_prints_a_working_token_alone_on_the_last_line_and_revoke_e
 async fn revoking_an_unknown_token_fails_with_a_message() {
     let db = TestDb::new().await;
 
-    let output = hero(&db, &[], &["token", "revoke", "0192f0c4-0000-7000-8000-000000000000"]);
+    let output = hero(
+        &db,
+        &[],
+        &["token", "revoke", "0192f0c4-0000-7000-8000-000000000000"],
+    );
 
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("no active token"));
@@ -102,7 +114,11 @@ async fn rotate_key_moves_every_secret_to_the_new_key() {
 
     assert!(output.contains("re-encrypted 1 secrets"), "{output}");
     let only_new = Vault::open(&stores, &new, &[]).await.unwrap();
-    let (_, value) = only_new.reveal(owner, project, "API_KEY").await.unwrap().unwrap();
+    let (_, value) = only_new
+        .reveal(owner, project, "API_KEY")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(value.expose_secret(), "kept across rotation");
 }
 
@@ -110,7 +126,11 @@ async fn rotate_key_moves_every_secret_to_the_new_key() {
 async fn a_malformed_setting_stops_the_command_with_one_line_naming_it() {
     let db = TestDb::new().await;
 
-    let output = hero(&db, &[("SECRETS_ENCRYPTION_KEY", "too-short")], &["migrate"]);
+    let output = hero(
+        &db,
+        &[("SECRETS_ENCRYPTION_KEY", "too-short")],
+        &["migrate"],
+    );
 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
