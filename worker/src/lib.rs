@@ -3,3 +3,4 @@
 //! serves HTTP only for its health probes.
 
 pub mod health;
+pub mod sandbox;

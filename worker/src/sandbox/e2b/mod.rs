@@ -1,0 +1,1 @@
+//! E2B's cloud sandboxes (being written).

@@ -1,0 +1,197 @@
+//! Sandboxes: where an agent's commands run.
+//!
+//! One interface, two providers: [`local`] (a directory per sandbox on this
+//! machine, commands under bubblewrap) and [`e2b`] (E2B's cloud sandboxes).
+//! Paths given to a [`Sandbox`] are absolute paths as commands inside the
+//! sandbox see them; [`Sandbox::workdir`] is the writable home where Hero
+//! keeps the repository.
+
+pub mod e2b;
+pub mod error;
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+pub use error::{SandboxError, SandboxErrorKind};
+
+/// Metadata key that marks a sandbox as Hero's, so orphans can be found.
+pub const MANAGED_BY_KEY: &str = "managed_by";
+pub const MANAGED_BY_VALUE: &str = "hero";
+
+/// What a new sandbox should be.
+#[derive(Debug, Clone, Default)]
+pub struct CreateSpec {
+    /// The provider's template (E2B) or image; `None` for the default.
+    pub template: Option<String>,
+    /// Environment every command in the sandbox gets. Project secrets do
+    /// not go here: they are passed to each command instead.
+    pub env: BTreeMap<String, String>,
+    /// How long the sandbox lives without being refreshed.
+    pub timeout: Duration,
+    /// Labels, filterable with [`SandboxProvider::list`].
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A sandbox as a provider lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxInfo {
+    pub id: String,
+    pub metadata: BTreeMap<String, String>,
+    pub started_at: DateTime<Utc>,
+    /// When the provider will kill it unless its timeout is extended.
+    pub end_at: DateTime<Utc>,
+}
+
+/// Creates, finds and destroys sandboxes.
+#[async_trait]
+pub trait SandboxProvider: Send + Sync {
+    /// `local` or `e2b`, as stored in the lease table.
+    fn name(&self) -> &'static str;
+
+    async fn create(&self, spec: CreateSpec) -> Result<Arc<dyn Sandbox>, SandboxError>;
+
+    /// A handle on an existing sandbox. Its timeout is never shortened.
+    async fn connect(&self, id: &str) -> Result<Arc<dyn Sandbox>, SandboxError>;
+
+    /// Destroys a sandbox; `false` when it was already gone.
+    async fn kill(&self, id: &str) -> Result<bool, SandboxError>;
+
+    /// Running sandboxes whose metadata contains every pair in `metadata`.
+    async fn list(
+        &self,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<Vec<SandboxInfo>, SandboxError>;
+
+    /// Sets the sandbox to die `timeout` from now unless refreshed again.
+    async fn set_timeout(&self, id: &str, timeout: Duration) -> Result<(), SandboxError>;
+
+    /// Whether the provider itself answers (its API is reachable).
+    async fn health(&self) -> Result<(), SandboxError>;
+}
+
+/// A command to run in a sandbox, through `/bin/bash -c`.
+#[derive(Debug, Clone)]
+pub struct ExecRequest {
+    pub command: String,
+    /// Absolute, inside the sandbox; the workdir when `None`.
+    pub cwd: Option<String>,
+    /// Added to the sandbox's environment for this command only.
+    pub env: Vec<(String, SecretString)>,
+    /// The command is killed, with everything it started, after this long.
+    pub timeout: Duration,
+}
+
+impl ExecRequest {
+    pub fn new(command: impl Into<String>) -> Self {
+        Self {
+            command: command.into(),
+            cwd: None,
+            env: Vec::new(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    Stdout,
+    Stderr,
+}
+
+/// Receives a command's output as it is produced.
+pub type OutputSink<'a> = &'a mut (dyn FnMut(OutputStream, &[u8]) + Send);
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecExit {
+    /// `None` when it was killed by a signal (as on timeout).
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Directory,
+    Symlink,
+}
+
+/// A file system entry inside a sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryInfo {
+    pub name: String,
+    /// Absolute, inside the sandbox.
+    pub path: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Unix permission bits.
+    pub mode: u32,
+    pub modified: Option<DateTime<Utc>>,
+    pub symlink_target: Option<String>,
+}
+
+/// One live sandbox.
+#[async_trait]
+pub trait Sandbox: Send + Sync {
+    fn id(&self) -> &str;
+
+    /// The writable home directory commands start in.
+    fn workdir(&self) -> &str;
+
+    /// Whether the sandbox still answers; a dead one reports `Gone`.
+    async fn health(&self) -> Result<(), SandboxError>;
+
+    /// Runs a command, streaming its output into `sink`. A command that
+    /// outlives its timeout is killed and reported with `timed_out`, not as
+    /// an error.
+    async fn exec(
+        &self,
+        request: ExecRequest,
+        sink: OutputSink<'_>,
+    ) -> Result<ExecExit, SandboxError>;
+
+    async fn read(&self, path: &str) -> Result<Vec<u8>, SandboxError>;
+
+    /// Writes a file, creating parent directories and replacing what was
+    /// there.
+    async fn write(&self, path: &str, contents: &[u8]) -> Result<(), SandboxError>;
+
+    /// The entries directly inside a directory.
+    async fn list(&self, path: &str) -> Result<Vec<EntryInfo>, SandboxError>;
+
+    /// Removes a file, or a directory with everything in it.
+    async fn remove(&self, path: &str) -> Result<(), SandboxError>;
+
+    /// Information about one entry, without following a final symlink.
+    async fn stat(&self, path: &str) -> Result<EntryInfo, SandboxError>;
+
+    /// Creates a directory and its parents; `false` when it existed.
+    async fn make_dir(&self, path: &str) -> Result<bool, SandboxError>;
+}
+
+/// A command's whole output, for callers that do not stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectedOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Runs a command and collects its output.
+pub async fn exec_collect(
+    sandbox: &dyn Sandbox,
+    request: ExecRequest,
+) -> Result<(ExecExit, CollectedOutput), SandboxError> {
+    let mut output = CollectedOutput::default();
+    let mut sink = |stream: OutputStream, bytes: &[u8]| match stream {
+        OutputStream::Stdout => output.stdout.extend_from_slice(bytes),
+        OutputStream::Stderr => output.stderr.extend_from_slice(bytes),
+    };
+    let exit = sandbox.exec(request, &mut sink).await?;
+    Ok((exit, output))
+}
