@@ -3,7 +3,9 @@
 
 pub mod app;
 pub mod db;
+pub mod local_sandboxes;
 pub mod logs;
+pub mod sandbox_suite;
 
 pub use app::TestApp;
 pub use db::TestDb;
