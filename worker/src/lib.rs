@@ -3,4 +3,5 @@
 //! serves HTTP only for its health probes.
 
 pub mod health;
+pub mod lease;
 pub mod sandbox;
