@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod db;
+pub mod fake_e2b;
 pub mod local_sandboxes;
 pub mod logs;
 pub mod sandbox_suite;
