@@ -89,9 +89,10 @@ impl Faults {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Answers the next `count` requests in the rejection's scope with it.
+    /// Answers the next `count` requests in the rejection's scope with it;
+    /// a count of 0 withdraws any pending rejection.
     pub fn reject_next(&self, count: usize, rejection: Rejection) {
-        self.lock().rejection = Some((count, rejection));
+        self.lock().rejection = (count > 0).then_some((count, rejection));
     }
 
     /// How many requests have been answered by a rejection so far.
@@ -146,7 +147,7 @@ impl Faults {
             return None;
         }
         let rejection = rejection.clone();
-        *remaining -= 1;
+        *remaining = remaining.saturating_sub(1);
         if *remaining == 0 {
             switches.rejection = None;
         }
