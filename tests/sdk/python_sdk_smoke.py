@@ -1,7 +1,7 @@
 """Drives the fake E2B with the official Python SDK, unchanged.
 
-Optional, not run in CI. Needs `pip install e2b` (tried with 2.63.0) and a
-running fake:
+Optional, not run in CI. Needs `pip install e2b` (tried with 2.63.0);
+`tests/sdk/run-python-smoke.sh` starts the fake and runs it, or by hand:
 
     cargo run -p hero-tests --bin fake-e2b -- --port 3000 &
     E2B_API_KEY=e2b_fake E2B_API_URL=http://127.0.0.1:3000 \

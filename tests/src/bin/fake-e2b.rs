@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use hero_tests::fake_e2b::{self, Options};
 use hero_worker::sandbox::local::IsolationMode;
+use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Parser)]
 #[command(about = "A fake E2B control plane and envd, backed by local sandboxes")]
@@ -34,6 +35,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
 
+    let temporary_root = args.root.is_none();
     let root = args
         .root
         .unwrap_or_else(|| std::env::temp_dir().join(format!("fake-e2b-{}", uuid::Uuid::new_v4())));
@@ -46,11 +48,27 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!(%address, root = %root.display(), "fake E2B listening");
 
     let options = Options {
-        root,
+        root: root.clone(),
         api_key: args.api_key,
         isolation: IsolationMode::Required,
     };
-    fake_e2b::serve(listener, options)
-        .await
-        .map_err(anyhow::Error::msg)
+    let served = fake_e2b::serve(listener, options, stop_signal()).await;
+    if temporary_root {
+        std::fs::remove_dir_all(&root).ok();
+    }
+    served.map_err(anyhow::Error::msg)
+}
+
+/// SIGINT or SIGTERM, so that a script stopping the fake leaves no
+/// sandboxes behind.
+async fn stop_signal() {
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        tokio::signal::ctrl_c().await.ok();
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("fake E2B stopping");
 }

@@ -29,6 +29,9 @@ pub struct Rejection {
     /// `Should-Retry`, which the SDK obeys over the status (NOTES §1).
     pub should_retry: Option<bool>,
     pub scope: Scope,
+    /// The request is carried out and only its answer is lost, as when a
+    /// gateway times out on a create that went through.
+    pub after_handling: bool,
 }
 
 impl Rejection {
@@ -39,6 +42,7 @@ impl Rejection {
             retry_after,
             should_retry: None,
             scope: Scope::Any,
+            after_handling: false,
         }
     }
 
@@ -48,11 +52,17 @@ impl Rejection {
             retry_after: None,
             should_retry: None,
             scope: Scope::Any,
+            after_handling: false,
         }
     }
 
     pub fn should_retry(mut self, verdict: bool) -> Self {
         self.should_retry = Some(verdict);
+        self
+    }
+
+    pub fn after_handling(mut self) -> Self {
+        self.after_handling = true;
         self
     }
 
@@ -166,6 +176,9 @@ pub async fn reject_when_asked(
     let Some(rejection) = state.faults.take_rejection(envd) else {
         return next.run(request).await;
     };
+    if rejection.after_handling {
+        next.run(request).await;
+    }
 
     let message = if rejection.status == StatusCode::TOO_MANY_REQUESTS {
         "Rate limit exceeded, please try again later."

@@ -129,16 +129,23 @@ impl Drop for FakeE2b {
     }
 }
 
-/// Serves the fake on `listener` until the process ends: the body of the
-/// `fake-e2b` binary.
-pub async fn serve(listener: TcpListener, options: Options) -> Result<(), String> {
+/// Serves the fake on `listener` until `shutdown` completes: the body of
+/// the `fake-e2b` binary.
+pub async fn serve(
+    listener: TcpListener,
+    options: Options,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
     let state = State::new(&options, Faults::default())
         .await
         .map_err(|e| format!("starting local sandboxes: {e}"))?;
-    tokio::spawn(state::sweep(state.clone()));
-    axum::serve(listener, router(state))
+    let sweeper = tokio::spawn(state::sweep(state.clone()));
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| format!("serving: {e}"))
+        .map_err(|e| format!("serving: {e}"));
+    sweeper.abort();
+    served
 }
 
 /// The control plane and envd, on one router; envd routes are reached

@@ -120,3 +120,30 @@ async fn client_errors_are_not_retried() {
     assert_eq!(error.kind, SandboxErrorKind::Refused, "{error}");
     assert_eq!(env.fake.faults.rejected(), 1);
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_was_lost_is_retried_without_a_second_sandbox() {
+    let env = Env::start().await;
+    let tag = uuid::Uuid::new_v4().to_string();
+    let labelled = hero_worker::sandbox::CreateSpec {
+        metadata: BTreeMap::from([("suite".to_owned(), tag.clone())]),
+        ..crate::support::spec()
+    };
+    env.fake.faults.reject_next(
+        1,
+        Rejection::server_error(StatusCode::GATEWAY_TIMEOUT)
+            .after_handling()
+            .only(Scope::ControlPlane),
+    );
+
+    let created = env.provider.create(labelled).await.unwrap();
+
+    let listed = env
+        .provider
+        .list(&BTreeMap::from([("suite".to_owned(), tag)]))
+        .await
+        .unwrap();
+    assert_eq!(env.fake.faults.rejected(), 1);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, created.id());
+}

@@ -10,7 +10,7 @@
 mod config;
 mod control;
 mod envd;
-pub mod envelope;
+mod envelope;
 mod process;
 mod transport;
 
@@ -21,7 +21,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use config::{E2bConfig, E2bConfigError, ENVD_PORT};
-pub use control::encode_metadata_filter;
 pub use envd::E2bSandbox;
 
 use super::{CreateSpec, Sandbox, SandboxError, SandboxInfo, SandboxProvider};

@@ -98,6 +98,7 @@ struct Run<'a> {
     progress: Progress,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(sandbox = %sandbox.id))]
 pub async fn run(
     sandbox: &E2bSandbox,
     request: ExecRequest,
