@@ -29,5 +29,7 @@ CREATE UNIQUE INDEX sandboxes_one_live_per_project
 CREATE UNIQUE INDEX sandboxes_slot_taken
     ON sandboxes (slot) WHERE state IN ('starting', 'ready', 'closing', 'failed');
 
-CREATE INDEX sandboxes_ready_by_activity
-    ON sandboxes (last_active_at) WHERE state = 'ready';
+-- No index covers a column that acquire, heartbeat or release write
+-- (holder, token, expiry, activity): their updates stay HOT, which the
+-- lease benchmark shows matters. The idle and LRU scans read only live
+-- rows, at most max_sandboxes of them, through the partial indexes.
