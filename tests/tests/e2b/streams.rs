@@ -107,6 +107,10 @@ async fn a_stream_cut_mid_way_is_an_error_not_a_result() {
     let error = result.unwrap_err();
     assert_eq!(error.kind, SandboxErrorKind::Transient, "{error}");
     sandbox.health().await.unwrap();
+    eventually("the client stops the command it lost", || async {
+        env.fake.running_processes(sandbox.id()) == 0
+    })
+    .await;
 }
 
 #[tokio::test]

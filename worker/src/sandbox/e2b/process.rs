@@ -8,7 +8,8 @@
 //! when `Connect-Timeout-Ms` elapses; we also keep our own deadline a
 //! little later and kill it through `SendSignal` if envd has not answered
 //! by then, and give up on a stream that sends nothing, not even a
-//! keepalive, for the idle timeout.
+//! keepalive, for the idle timeout. envd keeps a command running when its
+//! stream is lost, so whenever we stop following one early we kill it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -223,16 +224,38 @@ impl Run<'_> {
             };
 
             decoder.push(&chunk);
-            while let Some(frame) = decoder
-                .next_frame()
-                .map_err(|e| SandboxError::transient(format!("{}: {e}", self.what)))?
-            {
-                match frame {
-                    Frame::Message(payload) => self.handle_event(&payload, sink)?,
-                    Frame::End(payload) => return self.finish(&payload),
+            match self.take_frames(&mut decoder, sink) {
+                Ok(None) => {}
+                Ok(Some(exit)) => return Ok(exit),
+                Err(error) => {
+                    // A stream we cannot follow leaves the command unwatched;
+                    // envd would let it run on, so stop it.
+                    if self.progress.end.is_none() {
+                        self.kill().await;
+                    }
+                    return Err(error);
                 }
             }
         }
+    }
+
+    /// Handles every complete frame received so far; the exit once the
+    /// end-of-stream frame has come.
+    fn take_frames(
+        &mut self,
+        decoder: &mut Decoder,
+        sink: OutputSink<'_>,
+    ) -> Result<Option<ExecExit>, SandboxError> {
+        while let Some(frame) = decoder
+            .next_frame()
+            .map_err(|e| SandboxError::transient(format!("{}: {e}", self.what)))?
+        {
+            match frame {
+                Frame::Message(payload) => self.handle_event(&payload, sink)?,
+                Frame::End(payload) => return self.finish(&payload).map(Some),
+            }
+        }
+        Ok(None)
     }
 
     fn handle_event(&mut self, payload: &[u8], sink: OutputSink<'_>) -> Result<(), SandboxError> {
@@ -316,6 +339,9 @@ impl Run<'_> {
         {
             return Err(probe);
         }
+        // envd keeps a command running when its stream drops; a caller told
+        // to retry must not find the first run still going.
+        self.kill().await;
         Err(SandboxError::transient(format!("{}: {why}", self.what)))
     }
 
