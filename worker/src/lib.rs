@@ -5,3 +5,4 @@
 pub mod health;
 pub mod lease;
 pub mod sandbox;
+pub mod tools;

@@ -1,0 +1,1 @@
+//! Redaction of secret values and tokens (being written).

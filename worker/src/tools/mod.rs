@@ -1,0 +1,3 @@
+//! The tools an AI agent calls inside a sandbox.
+
+pub mod guard;
