@@ -113,7 +113,7 @@ async fn an_expired_sandbox_is_gone_for_every_operation() {
 async fn set_timeout_can_extend_a_sandboxs_life() {
     let env = Env::start().await;
     let short = CreateSpec {
-        timeout: Duration::from_secs(2),
+        timeout: Duration::from_secs(5),
         ..spec()
     };
     let sandbox = env.provider.create(short).await.unwrap();
@@ -122,7 +122,7 @@ async fn set_timeout_can_extend_a_sandboxs_life() {
         .set_timeout(sandbox.id(), Duration::from_secs(600))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
 
     sandbox.health().await.unwrap();
 }
