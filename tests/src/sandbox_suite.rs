@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hero_worker::sandbox::{
-    CreateSpec, EntryKind, ExecRequest, OutputStream, Sandbox, SandboxErrorKind, SandboxProvider,
-    exec_collect,
+    Beneath, CreateSpec, EntryKind, ExecRequest, OutputStream, Sandbox, SandboxErrorKind,
+    SandboxProvider, exec_collect,
 };
 use secrecy::SecretString;
 
@@ -287,6 +287,82 @@ pub async fn a_sandbox_dies_when_its_timeout_passes(provider: Arc<dyn SandboxPro
     assert_eq!(error.kind, SandboxErrorKind::NotFound);
 }
 
+pub async fn paths_resolve_beneath_a_root_as_the_sandbox_sees_them(
+    provider: Arc<dyn SandboxProvider>,
+) {
+    let sandbox = provider.create(spec()).await.unwrap();
+    let root = path(&*sandbox, "repo");
+    let setup = "mkdir -p repo/src other && echo hi > repo/src/a.txt && echo secret > other/s.txt \
+                 && ln -s src/a.txt repo/inside && ln -s /etc/passwd repo/abs \
+                 && ln -s ../other repo/up && ln -s src repo/dirlink";
+    assert_eq!(run(&*sandbox, ExecRequest::new(setup)).await.0, Some(0));
+    let resolve = |relative: &'static str| {
+        let (sandbox, root) = (sandbox.clone(), root.clone());
+        async move { sandbox.resolve_beneath(&root, relative).await.unwrap() }
+    };
+
+    assert_eq!(
+        resolve("src/a.txt").await,
+        Beneath::Inside(format!("{root}/src/a.txt"))
+    );
+    assert_eq!(
+        resolve("inside").await,
+        Beneath::Inside(format!("{root}/src/a.txt"))
+    );
+    assert_eq!(
+        resolve("dirlink/a.txt").await,
+        Beneath::Inside(format!("{root}/src/a.txt"))
+    );
+    assert_eq!(
+        resolve("new/dir/file.txt").await,
+        Beneath::Inside(format!("{root}/new/dir/file.txt"))
+    );
+    assert_eq!(
+        resolve("src/../src/a.txt").await,
+        Beneath::Inside(format!("{root}/src/a.txt"))
+    );
+    assert_eq!(resolve("../other/s.txt").await, Beneath::Outside);
+    assert_eq!(resolve("abs").await, Beneath::Outside);
+    assert_eq!(resolve("up/s.txt").await, Beneath::Outside);
+    assert_eq!(resolve("up/new-file").await, Beneath::Outside);
+}
+
+pub async fn a_symlink_swapped_between_calls_is_resolved_afresh(
+    provider: Arc<dyn SandboxProvider>,
+) {
+    let sandbox = provider.create(spec()).await.unwrap();
+    let root = path(&*sandbox, "repo");
+    run(&*sandbox, ExecRequest::new("mkdir -p repo outside && echo ok > repo/real && echo no > outside/f && ln -s real repo/link")).await;
+
+    let before = sandbox.read_beneath(&root, "link", 1024).await.unwrap();
+    run(
+        &*sandbox,
+        ExecRequest::new("ln -sfn ../outside/f repo/link"),
+    )
+    .await;
+    let after = sandbox.read_beneath(&root, "link", 1024).await;
+
+    assert_eq!(before.contents, b"ok\n");
+    assert_eq!(before.path, format!("{root}/real"));
+    assert_eq!(after.unwrap_err().kind, SandboxErrorKind::Refused);
+}
+
+pub async fn read_beneath_stops_at_its_limit_and_reports_the_size(
+    provider: Arc<dyn SandboxProvider>,
+) {
+    let sandbox = provider.create(spec()).await.unwrap();
+    let root = path(&*sandbox, "repo");
+    sandbox
+        .write(&format!("{root}/big.txt"), &[b'x'; 10_000])
+        .await
+        .unwrap();
+
+    let read = sandbox.read_beneath(&root, "big.txt", 100).await.unwrap();
+
+    assert_eq!(read.contents.len(), 100);
+    assert_eq!(read.size, 10_000);
+}
+
 /// Expands to one `#[tokio::test]` per check. `$make` is an expression
 /// (it may `.await`) giving a value whose `shared()` returns the provider;
 /// the value lives until the test ends, so it can own temporary state.
@@ -307,6 +383,9 @@ macro_rules! sandbox_suite {
             killing_a_sandbox_stops_its_running_command,
             list_filters_by_metadata,
             a_sandbox_dies_when_its_timeout_passes,
+            paths_resolve_beneath_a_root_as_the_sandbox_sees_them,
+            a_symlink_swapped_between_calls_is_resolved_afresh,
+            read_beneath_stops_at_its_limit_and_reports_the_size,
         );
     };
     (@tests $make:expr; $($name:ident),* $(,)?) => {

@@ -136,6 +136,33 @@ pub struct EntryInfo {
     pub symlink_target: Option<String>,
 }
 
+/// Where a path beneath a root leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Beneath {
+    /// The absolute path it resolves to, every symlink followed, still
+    /// inside the root. Components that do not exist yet are kept as given.
+    Inside(String),
+    /// Through `..` or a symlink, it leaves the root.
+    Outside,
+}
+
+/// A file read beneath a root: where it really is and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBeneath {
+    pub path: String,
+    /// At most the `limit` asked for.
+    pub contents: Vec<u8>,
+    /// The file's whole size.
+    pub size: u64,
+}
+
+/// Resolves `$HERO_RESOLVE_PATH` beneath `$HERO_RESOLVE_ROOT` with the
+/// sandbox's own `realpath`, so symlinks are followed where they live.
+/// Exit 3 means the path leaves the root.
+const RESOLVE_SCRIPT: &str = r#"root=$(cd -P -- "$HERO_RESOLVE_ROOT" && pwd -P) || exit 2
+target=$(realpath -m -- "$root/$HERO_RESOLVE_PATH") || exit 2
+case "$target" in "$root"|"$root"/*) printf '%s' "$target" ;; *) exit 3 ;; esac"#;
+
 /// One live sandbox.
 #[async_trait]
 pub trait Sandbox: Send + Sync {
@@ -173,6 +200,64 @@ pub trait Sandbox: Send + Sync {
 
     /// Creates a directory and its parents; `false` when it existed.
     async fn make_dir(&self, path: &str) -> Result<bool, SandboxError>;
+
+    /// Resolves `relative` beneath the directory `root` as the sandbox's own
+    /// file system sees it, following every symlink (including ones a
+    /// command made a moment ago). The default asks the sandbox's
+    /// `realpath`; providers that can resolve without a command override it.
+    async fn resolve_beneath(&self, root: &str, relative: &str) -> Result<Beneath, SandboxError> {
+        let mut request = ExecRequest::new(RESOLVE_SCRIPT);
+        request.env = vec![
+            (
+                "HERO_RESOLVE_ROOT".to_owned(),
+                SecretString::from(root.to_owned()),
+            ),
+            (
+                "HERO_RESOLVE_PATH".to_owned(),
+                SecretString::from(relative.to_owned()),
+            ),
+        ];
+        request.timeout = Duration::from_secs(30);
+        let mut output = CollectedOutput::default();
+        let mut sink = |stream: OutputStream, bytes: &[u8]| match stream {
+            OutputStream::Stdout => output.stdout.extend_from_slice(bytes),
+            OutputStream::Stderr => output.stderr.extend_from_slice(bytes),
+        };
+        let exit = self.exec(request, &mut sink).await?;
+        match exit.exit_code {
+            Some(0) => Ok(Beneath::Inside(
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+            )),
+            Some(3) => Ok(Beneath::Outside),
+            _ => Err(SandboxError::not_found(format!(
+                "cannot resolve {relative:?} under {root:?}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ))),
+        }
+    }
+
+    /// Reads at most `limit` bytes of the file `relative` leads to beneath
+    /// `root`; `Refused` when it leads outside.
+    async fn read_beneath(
+        &self,
+        root: &str,
+        relative: &str,
+        limit: usize,
+    ) -> Result<ReadBeneath, SandboxError> {
+        let Beneath::Inside(path) = self.resolve_beneath(root, relative).await? else {
+            return Err(SandboxError::refused(format!(
+                "{relative:?} leads outside {root}"
+            )));
+        };
+        let mut contents = self.read(&path).await?;
+        let size = u64::try_from(contents.len()).unwrap_or(u64::MAX);
+        contents.truncate(limit);
+        Ok(ReadBeneath {
+            path,
+            contents,
+            size,
+        })
+    }
 }
 
 /// A command's whole output, for callers that do not stream.

@@ -25,8 +25,8 @@ pub use isolation::{ISOLATED_WORKDIR, Isolation, IsolationMode};
 pub use rooted_fs::RootedFs;
 
 use super::{
-    CreateSpec, EntryInfo, ExecExit, ExecRequest, OutputSink, Sandbox, SandboxError, SandboxInfo,
-    SandboxProvider,
+    Beneath, CreateSpec, EntryInfo, ExecExit, ExecRequest, OutputSink, ReadBeneath, Sandbox,
+    SandboxError, SandboxInfo, SandboxProvider,
 };
 
 #[derive(Debug, Clone)]
@@ -417,5 +417,32 @@ impl Sandbox for LocalSandbox {
     async fn make_dir(&self, path: &str) -> Result<bool, SandboxError> {
         let rooted = self.rooted(path)?;
         self.blocking(move |files| files.make_dir(&rooted)).await
+    }
+
+    async fn resolve_beneath(&self, root: &str, relative: &str) -> Result<Beneath, SandboxError> {
+        let rooted_root = self.rooted(root)?;
+        let relative = relative.to_owned();
+        let found = self
+            .blocking(move |files| files.resolve_beneath(&rooted_root, &relative))
+            .await?;
+        Ok(match found {
+            Beneath::Inside(path) => Beneath::Inside(format!("{}{path}", self.view_prefix)),
+            Beneath::Outside => Beneath::Outside,
+        })
+    }
+
+    async fn read_beneath(
+        &self,
+        root: &str,
+        relative: &str,
+        limit: usize,
+    ) -> Result<ReadBeneath, SandboxError> {
+        let rooted_root = self.rooted(root)?;
+        let relative = relative.to_owned();
+        let mut read = self
+            .blocking(move |files| files.read_beneath(&rooted_root, &relative, limit))
+            .await?;
+        read.path = format!("{}{}", self.view_prefix, read.path);
+        Ok(read)
     }
 }

@@ -16,9 +16,14 @@ use chrono::{DateTime, Utc};
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use crate::sandbox::{EntryInfo, EntryKind, SandboxError};
+use crate::sandbox::{Beneath, EntryInfo, EntryKind, ReadBeneath, SandboxError};
 
 const RESOLVE: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+
+/// For paths that must stay under a directory inside the tree: `..` past
+/// it, an absolute symlink, or a relative one that climbs out all fail
+/// with `EXDEV` instead of being clamped.
+const BENEATH: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_MAGICLINKS);
 
 /// A directory tree treated as a root file system.
 #[derive(Debug, Clone)]
@@ -122,6 +127,104 @@ impl RootedFs {
         }
         let parent = self.open(&split.parent, OFlags::RDONLY | OFlags::DIRECTORY)?;
         remove_entry(&parent, split.name).map_err(|e| errno(path, e))
+    }
+
+    /// Where `relative` leads beneath the directory `root` (both as paths in
+    /// this tree), following symlinks; see [`Beneath`].
+    pub fn resolve_beneath(&self, root: &str, relative: &str) -> Result<Beneath, SandboxError> {
+        let root_fd = self.open(&self::relative(root)?, OFlags::PATH | OFlags::DIRECTORY)?;
+        self.beneath(&root_fd, relative)
+    }
+
+    /// Reads up to `limit` bytes of the file `relative` leads to beneath
+    /// `root`, resolving and opening in one step so that nothing can swap a
+    /// symlink in between.
+    pub fn read_beneath(
+        &self,
+        root: &str,
+        relative: &str,
+        limit: usize,
+    ) -> Result<ReadBeneath, SandboxError> {
+        let root_fd = self.open(&self::relative(root)?, OFlags::PATH | OFlags::DIRECTORY)?;
+        check_relative(relative)?;
+        let target = if relative.is_empty() { "." } else { relative };
+        let fd = match rustix::fs::openat2(
+            &root_fd,
+            target,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+            BENEATH,
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::XDEV) => {
+                return Err(SandboxError::refused(format!(
+                    "{relative:?} leads outside {root}"
+                )));
+            }
+            Err(e) => return Err(errno(relative, e)),
+        };
+        let path = self.tree_path(&fd)?;
+        let size = u64::try_from(
+            rustix::fs::fstat(&fd)
+                .map_err(|e| errno(relative, e))?
+                .st_size,
+        )
+        .unwrap_or(0);
+
+        let mut contents = Vec::new();
+        File::from(fd)
+            .take(u64::try_from(limit).unwrap_or(u64::MAX))
+            .read_to_end(&mut contents)
+            .map_err(|e| io_error(relative, e.raw_os_error().map(Errno::from_raw_os_error)))?;
+        Ok(ReadBeneath {
+            path,
+            contents,
+            size,
+        })
+    }
+
+    fn beneath(&self, root_fd: &OwnedFd, relative: &str) -> Result<Beneath, SandboxError> {
+        check_relative(relative)?;
+        let target = if relative.is_empty() { "." } else { relative };
+        match rustix::fs::openat2(
+            root_fd,
+            target,
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            BENEATH,
+        ) {
+            Ok(fd) => Ok(Beneath::Inside(self.tree_path(&fd)?)),
+            Err(Errno::XDEV) => Ok(Beneath::Outside),
+            // Not there (yet): resolve the parent and name the entry in it.
+            Err(Errno::NOENT) => {
+                let trimmed = relative.trim_end_matches('/');
+                let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+                if name.is_empty() || name == "." || name == ".." {
+                    return Err(SandboxError::not_found(format!(
+                        "{relative}: no such file or directory"
+                    )));
+                }
+                Ok(match self.beneath(root_fd, parent)? {
+                    Beneath::Inside(dir) => {
+                        Beneath::Inside(format!("{}/{name}", dir.trim_end_matches('/')))
+                    }
+                    Beneath::Outside => Beneath::Outside,
+                })
+            }
+            Err(e) => Err(errno(relative, e)),
+        }
+    }
+
+    /// The path of an open descriptor as a path in this tree.
+    fn tree_path(&self, fd: &OwnedFd) -> Result<String, SandboxError> {
+        use std::os::fd::AsRawFd;
+
+        let host = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|e| SandboxError::transient(format!("resolving a path: {e}")))?;
+        let inside = host
+            .strip_prefix(&self.root)
+            .map_err(|_| SandboxError::refused("a path resolved outside the sandbox"))?;
+        Ok(format!("/{}", inside.display()))
     }
 
     fn open(&self, relative: &Path, flags: OFlags) -> Result<OwnedFd, SandboxError> {
@@ -246,6 +349,19 @@ fn remove_entry(parent: &OwnedFd, name: &str) -> Result<(), Errno> {
         remove_entry(&dir, &child)?;
     }
     rustix::fs::unlinkat(parent, name, AtFlags::REMOVEDIR)
+}
+
+/// A path meant relative to some directory: not absolute, no NUL.
+fn check_relative(path: &str) -> Result<(), SandboxError> {
+    if path.contains('\0') {
+        return Err(SandboxError::refused("path contains a NUL byte"));
+    }
+    if path.starts_with('/') {
+        return Err(SandboxError::refused(format!(
+            "path {path:?} must be relative"
+        )));
+    }
+    Ok(())
 }
 
 /// The path relative to the root, refusing what is not an absolute path.
