@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use hero_common::db;
 use hero_common::settings::Settings;
 use hero_common::store::Stores;
@@ -71,7 +72,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(addr = %self.listener.local_addr()?, "hero-api listening");
-        axum::serve(self.listener, self.router)
+        // Job results and streamed events are small writes that must not
+        // wait on delayed ACKs.
+        let listener = self.listener.tap_io(|tcp| {
+            tcp.set_nodelay(true).ok();
+        });
+        axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")

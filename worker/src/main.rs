@@ -36,8 +36,13 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         .await
         .context("cannot reach Redis (REDIS_URL)")?;
 
+    let provider = hero_worker::sandbox::provider_from_settings(&settings)
+        .await
+        .context("setting up the sandbox provider")?;
+    tracing::info!(provider = provider.name(), "sandbox provider ready");
+
     // TODO: job handlers arrive with the jobs pipeline; until then a worker
-    // only proves it can reach its services.
+    // checks its services and its sandbox provider, and serves probes.
     let listener = tokio::net::TcpListener::bind(settings.worker_bind)
         .await
         .with_context(|| {

@@ -45,6 +45,17 @@ pub enum SandboxProvider {
     E2b,
 }
 
+/// How local sandboxes isolate commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxIsolation {
+    /// Bubblewrap when it works, otherwise unisolated with a warning.
+    Auto,
+    /// Refuse to start without bubblewrap.
+    Required,
+    /// Never isolate.
+    Disabled,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForgeKind {
     Github,
@@ -72,6 +83,16 @@ pub struct Settings {
     pub max_sandboxes: u32,
     pub sandbox_idle_timeout: Duration,
     pub e2b_api_key: Option<SecretString>,
+    /// E2B's control plane; `https://api.<E2B_DOMAIN>` when unset.
+    pub e2b_api_url: Option<String>,
+    pub e2b_domain: Option<String>,
+    /// One address for every sandbox's envd (a proxy, or the fake in tests).
+    pub e2b_sandbox_url: Option<String>,
+    /// The E2B template sandboxes start from; E2B's `base` when unset.
+    pub sandbox_template: Option<String>,
+    pub sandbox_isolation: SandboxIsolation,
+    /// Whether local sandbox commands may reach the network.
+    pub sandbox_network: bool,
     pub github_api_url: String,
     pub github_client_id: Option<String>,
     pub github_client_secret: Option<SecretString>,
@@ -91,6 +112,9 @@ const UNPREFIXED: &[(&str, &str)] = &[
         "secrets_encryption_key_previous",
     ),
     ("E2B_API_KEY", "e2b_api_key"),
+    ("E2B_API_URL", "e2b_api_url"),
+    ("E2B_DOMAIN", "e2b_domain"),
+    ("E2B_SANDBOX_URL", "e2b_sandbox_url"),
     ("GITHUB_API_URL", "github_api_url"),
     ("GITHUB_CLIENT_ID", "github_client_id"),
     ("GITHUB_CLIENT_SECRET", "github_client_secret"),
@@ -225,6 +249,23 @@ impl Settings {
                     .map_err(|problem| SettingsError::new("HERO_SANDBOX_IDLE_TIMEOUT", problem))?,
             };
 
+        let sandbox_isolation = match lookup
+            .string("HERO_SANDBOX_ISOLATION", "sandbox_isolation")?
+            .as_deref()
+        {
+            None | Some("auto") => SandboxIsolation::Auto,
+            Some("required") => SandboxIsolation::Required,
+            Some("disabled") => SandboxIsolation::Disabled,
+            Some(other) => {
+                return Err(SettingsError::new(
+                    "HERO_SANDBOX_ISOLATION",
+                    format!("expected `auto`, `required` or `disabled`, got {other:?}"),
+                ));
+            }
+        };
+        let e2b_api_url = lookup.url("E2B_API_URL", "e2b_api_url")?;
+        let e2b_sandbox_url = lookup.url("E2B_SANDBOX_URL", "e2b_sandbox_url")?;
+
         let github_api_url = lookup
             .string("GITHUB_API_URL", "github_api_url")?
             .unwrap_or_else(|| "https://api.github.com".to_owned());
@@ -260,6 +301,12 @@ impl Settings {
             max_sandboxes,
             sandbox_idle_timeout,
             e2b_api_key,
+            e2b_api_url,
+            e2b_domain: lookup.string("E2B_DOMAIN", "e2b_domain")?,
+            e2b_sandbox_url,
+            sandbox_template: lookup.string("HERO_SANDBOX_TEMPLATE", "sandbox_template")?,
+            sandbox_isolation,
+            sandbox_network: lookup.parsed("HERO_SANDBOX_NETWORK", "sandbox_network", true)?,
             github_api_url,
             github_client_id: lookup.string("GITHUB_CLIENT_ID", "github_client_id")?,
             github_client_secret: lookup.secret("GITHUB_CLIENT_SECRET", "github_client_secret")?,
@@ -297,6 +344,15 @@ impl Lookup<'_> {
 
     fn secret(&self, name: &'static str, key: &str) -> Result<Option<SecretString>, SettingsError> {
         Ok(self.string(name, key)?.map(SecretString::from))
+    }
+
+    fn url(&self, name: &'static str, key: &str) -> Result<Option<String>, SettingsError> {
+        match self.string(name, key)? {
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => Err(
+                SettingsError::new(name, format!("expected an http(s) URL, got {url:?}")),
+            ),
+            other => Ok(other),
+        }
     }
 
     fn parsed<T>(&self, name: &'static str, key: &str, default: T) -> Result<T, SettingsError>
@@ -392,6 +448,10 @@ mod tests {
             ("HERO_SANDBOX_PROVIDER", "docker"),
             ("HERO_FORGE", "gitlab"),
             ("GITHUB_API_URL", "api.github.com"),
+            ("E2B_API_URL", "localhost:3000"),
+            ("E2B_SANDBOX_URL", "ftp://x"),
+            ("HERO_SANDBOX_ISOLATION", "maybe"),
+            ("HERO_SANDBOX_NETWORK", "sometimes"),
         ];
         for (name, value) in cases {
             let error = load(&[(name, value)]).unwrap_err();

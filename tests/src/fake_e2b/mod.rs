@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use hero_worker::sandbox::e2b::E2bConfig;
 use hero_worker::sandbox::local::{IsolationMode, LocalConfig, LocalProvider};
 use secrecy::SecretString;
@@ -79,6 +80,10 @@ impl FakeE2b {
 
         let sweeper = tokio::spawn(state::sweep(state.clone()));
         let app = router(state.clone());
+        // Small stream frames must not wait for delayed ACKs (Nagle).
+        let listener = listener.tap_io(|tcp| {
+            tcp.set_nodelay(true).ok();
+        });
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
@@ -140,6 +145,9 @@ pub async fn serve(
         .await
         .map_err(|e| format!("starting local sandboxes: {e}"))?;
     let sweeper = tokio::spawn(state::sweep(state.clone()));
+    let listener = listener.tap_io(|tcp| {
+        tcp.set_nodelay(true).ok();
+    });
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -8,6 +8,7 @@
 
 pub mod e2b;
 pub mod error;
+mod from_settings;
 pub mod local;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 pub use error::{SandboxError, SandboxErrorKind};
+pub use from_settings::provider_from_settings;
 
 /// Metadata key that marks a sandbox as Hero's, so orphans can be found.
 pub const MANAGED_BY_KEY: &str = "managed_by";
