@@ -1,1 +1,0 @@
-//! Redaction of secret values and tokens (being written).
