@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 pub use duration::parse_duration;
 
@@ -94,6 +94,13 @@ pub struct Settings {
     /// Whether local sandbox commands may reach the network.
     pub sandbox_network: bool,
     pub github_api_url: String,
+    /// Where GitHub's web pages and OAuth endpoints live
+    /// (`https://github.com`, or a GitHub Enterprise host).
+    pub github_web_url: String,
+    /// The GitHub App Hero acts as, when projects use installations.
+    pub github_app_id: Option<u64>,
+    /// The app's RSA private key, PEM text, checked at start.
+    pub github_app_private_key: Option<SecretString>,
     pub github_client_id: Option<String>,
     pub github_client_secret: Option<SecretString>,
     pub github_token: Option<SecretString>,
@@ -116,6 +123,10 @@ const UNPREFIXED: &[(&str, &str)] = &[
     ("E2B_DOMAIN", "e2b_domain"),
     ("E2B_SANDBOX_URL", "e2b_sandbox_url"),
     ("GITHUB_API_URL", "github_api_url"),
+    ("GITHUB_WEB_URL", "github_web_url"),
+    ("GITHUB_APP_ID", "github_app_id"),
+    ("GITHUB_APP_PRIVATE_KEY", "github_app_private_key"),
+    ("GITHUB_APP_PRIVATE_KEY_PATH", "github_app_private_key_path"),
     ("GITHUB_CLIENT_ID", "github_client_id"),
     ("GITHUB_CLIENT_SECRET", "github_client_secret"),
     ("GITHUB_TOKEN", "github_token"),
@@ -275,6 +286,10 @@ impl Settings {
                 format!("expected an http(s) URL, got {github_api_url:?}"),
             ));
         }
+        let github_web_url = lookup
+            .url("GITHUB_WEB_URL", "github_web_url")?
+            .unwrap_or_else(|| "https://github.com".to_owned());
+        let (github_app_id, github_app_private_key) = github_app(lookup)?;
 
         Ok(Self {
             database_url: lookup
@@ -308,6 +323,9 @@ impl Settings {
             sandbox_isolation,
             sandbox_network: lookup.parsed("HERO_SANDBOX_NETWORK", "sandbox_network", true)?,
             github_api_url,
+            github_web_url,
+            github_app_id,
+            github_app_private_key,
             github_client_id: lookup.string("GITHUB_CLIENT_ID", "github_client_id")?,
             github_client_secret: lookup.secret("GITHUB_CLIENT_SECRET", "github_client_secret")?,
             github_token: lookup.secret("GITHUB_TOKEN", "github_token")?,
@@ -327,6 +345,85 @@ impl Settings {
             )
         })
     }
+}
+
+/// The GitHub App's id and private key: both or neither. The key comes as
+/// PEM text or from a file, and is parsed here so that a bad key stops the
+/// process at start rather than at its first installation token.
+fn github_app(lookup: &Lookup<'_>) -> Result<(Option<u64>, Option<SecretString>), SettingsError> {
+    let app_id = match lookup.string("GITHUB_APP_ID", "github_app_id")? {
+        None => None,
+        Some(text) => match text.trim().parse::<u64>() {
+            Ok(id) if id > 0 => Some(id),
+            _ => {
+                return Err(SettingsError::new(
+                    "GITHUB_APP_ID",
+                    format!("expected the app's numeric id, got {text:?}"),
+                ));
+            }
+        },
+    };
+
+    let text = lookup.secret("GITHUB_APP_PRIVATE_KEY", "github_app_private_key")?;
+    let path = lookup.string("GITHUB_APP_PRIVATE_KEY_PATH", "github_app_private_key_path")?;
+    let source = match (text, path) {
+        (Some(_), Some(_)) => {
+            return Err(SettingsError::new(
+                "GITHUB_APP_PRIVATE_KEY_PATH",
+                "set either GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_PATH, not both",
+            ));
+        }
+        (Some(text), None) => Some(("GITHUB_APP_PRIVATE_KEY", unescape_newlines(text))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                SettingsError::new(
+                    "GITHUB_APP_PRIVATE_KEY_PATH",
+                    format!("cannot read {path:?}: {e}"),
+                )
+            })?;
+            Some(("GITHUB_APP_PRIVATE_KEY_PATH", SecretString::from(text)))
+        }
+        (None, None) => None,
+    };
+    let key = match source {
+        None => None,
+        Some((name, pem)) => {
+            // The parser's own error is not shown: it could quote the input.
+            jsonwebtoken::EncodingKey::from_rsa_pem(pem.expose_secret().as_bytes()).map_err(
+                |_| {
+                    SettingsError::new(
+                        name,
+                        "is not an RSA private key in PEM form \
+                         (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----)",
+                    )
+                },
+            )?;
+            Some(pem)
+        }
+    };
+
+    match (app_id, key) {
+        (Some(_), None) => Err(SettingsError::new(
+            "GITHUB_APP_PRIVATE_KEY",
+            "required when GITHUB_APP_ID is set (the PEM text, or a file named by \
+             GITHUB_APP_PRIVATE_KEY_PATH)",
+        )),
+        (None, Some(_)) => Err(SettingsError::new(
+            "GITHUB_APP_ID",
+            "required when the app's private key is set",
+        )),
+        pair => Ok(pair),
+    }
+}
+
+/// A PEM pasted into a one-line variable often has its line breaks
+/// written as `\n`; PEM needs real ones.
+fn unescape_newlines(text: SecretString) -> SecretString {
+    let raw = text.expose_secret();
+    if raw.contains('\n') || !raw.contains("\\n") {
+        return text;
+    }
+    SecretString::from(raw.replace("\\n", "\n"))
 }
 
 /// Reads one layered value at a time, naming the variable in every error.
@@ -377,6 +474,25 @@ mod tests {
     use super::*;
 
     const KEY: &str = "0123456789abcdef0123456789ABCDEF";
+
+    /// A throwaway 512-bit RSA key made for these tests alone: too short to
+    /// protect anything, well-formed enough for the PEM check.
+    const APP_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
+MIIBPAIBAAJBANrWS6xcfmu4VzyIo4qX3okVxDd8qpmBEXtd5fOw/BvOO9yTbEuI
+HpjxzbokAXAOb+jgxB61ChEmNEeMizRWaX8CAwEAAQJBAKkA+L4rTIL6gXzBdbPS
+J82s3rWPdN1J/WtOEAoMdBcv19wLsfpTj5m+uezDKNRKysr7z0eo6y/DlKm5Rcza
+ljkCIQD1gAq4q4lxcD8wcg+OE5TU4oiQtoxIZvDVxeR9Rh+hfQIhAOQyUoAIi7lO
+hQsnXpPYrlB/F0KMUVj/F8M5g8K84aerAiAMoaXrkofj2k6mA3hhawiBW5aDO6FE
+KGfD2AbFm1INUQIhAOGBST31M/6/tYI8OZ5pNnmd3mKJP6pvDBCEucyr02NZAiEA
+mMD64KlfoCF+DNaj9/aZ/lC+mh/IxHhw0bBk0UH1iAo=
+-----END RSA PRIVATE KEY-----
+";
+
+    fn temp_file(contents: &str) -> PathBuf {
+        let path = std::env::temp_dir().join(format!("hero-settings-{}.pem", uuid::Uuid::new_v4()));
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
 
     fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
         let env = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
@@ -448,6 +564,9 @@ mod tests {
             ("HERO_SANDBOX_PROVIDER", "docker"),
             ("HERO_FORGE", "gitlab"),
             ("GITHUB_API_URL", "api.github.com"),
+            ("GITHUB_WEB_URL", "github.com"),
+            ("GITHUB_APP_ID", "my-app"),
+            ("GITHUB_APP_ID", "0"),
             ("E2B_API_URL", "localhost:3000"),
             ("E2B_SANDBOX_URL", "ftp://x"),
             ("HERO_SANDBOX_ISOLATION", "maybe"),
@@ -490,10 +609,15 @@ mod tests {
             ("GITHUB_CLIENT_SECRET", "gh-client-secret"),
             ("GITHUB_TOKEN", "ghp_token_value"),
             ("GITHUB_WEBHOOK_SECRET", "hook-secret"),
+            ("GITHUB_APP_ID", "12345"),
+            ("GITHUB_APP_PRIVATE_KEY", APP_KEY),
         ])
         .unwrap();
 
         let printed = format!("{settings:?}");
+
+        assert!(!printed.contains("MIIBPAIBAAJBANrWS6xcfmu4"), "{printed}");
+        assert!(!printed.contains("BEGIN RSA PRIVATE KEY"), "{printed}");
 
         for secret in [
             "pgpass-1",
@@ -506,5 +630,107 @@ mod tests {
         ] {
             assert!(!printed.contains(secret), "{secret} leaked into {printed}");
         }
+    }
+
+    #[test]
+    fn github_defaults_are_github_dot_com_without_an_app() {
+        let settings = load(&[]).unwrap();
+
+        assert_eq!(settings.github_api_url, "https://api.github.com");
+        assert_eq!(settings.github_web_url, "https://github.com");
+        assert_eq!(settings.github_app_id, None);
+        assert!(settings.github_app_private_key.is_none());
+    }
+
+    #[test]
+    fn a_github_app_is_read_from_pem_text_or_a_key_file() {
+        let path = temp_file(APP_KEY);
+
+        let from_text = load(&[
+            ("GITHUB_APP_ID", "12345"),
+            ("GITHUB_APP_PRIVATE_KEY", APP_KEY),
+            ("GITHUB_WEB_URL", "http://127.0.0.1:9"),
+        ])
+        .unwrap();
+        let from_file = load(&[
+            ("GITHUB_APP_ID", "12345"),
+            ("GITHUB_APP_PRIVATE_KEY_PATH", path.to_str().unwrap()),
+        ])
+        .unwrap();
+
+        assert_eq!(from_text.github_app_id, Some(12345));
+        assert_eq!(from_text.github_web_url, "http://127.0.0.1:9");
+        assert_eq!(
+            from_text.github_app_private_key.unwrap().expose_secret(),
+            APP_KEY
+        );
+        assert_eq!(
+            from_file.github_app_private_key.unwrap().expose_secret(),
+            APP_KEY
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_pem_with_escaped_line_breaks_is_accepted() {
+        let one_line = APP_KEY.replace('\n', "\\n");
+
+        let settings = load(&[
+            ("GITHUB_APP_ID", "7"),
+            ("GITHUB_APP_PRIVATE_KEY", &one_line),
+        ])
+        .unwrap();
+
+        assert_eq!(
+            settings.github_app_private_key.unwrap().expose_secret(),
+            APP_KEY
+        );
+    }
+
+    #[test]
+    fn a_bad_github_app_key_stops_the_start_naming_its_variable() {
+        let garbled = APP_KEY.replace("MIIBPAIBAAJBANrW", "not-base64-at-all");
+        let not_a_key = temp_file("hello\n");
+        let missing = std::env::temp_dir().join(format!("hero-missing-{}", uuid::Uuid::new_v4()));
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (
+                vec![("GITHUB_APP_ID", "1"), ("GITHUB_APP_PRIVATE_KEY", &garbled)],
+                "GITHUB_APP_PRIVATE_KEY",
+            ),
+            (
+                vec![
+                    ("GITHUB_APP_ID", "1"),
+                    ("GITHUB_APP_PRIVATE_KEY_PATH", not_a_key.to_str().unwrap()),
+                ],
+                "GITHUB_APP_PRIVATE_KEY_PATH",
+            ),
+            (
+                vec![
+                    ("GITHUB_APP_ID", "1"),
+                    ("GITHUB_APP_PRIVATE_KEY_PATH", missing.to_str().unwrap()),
+                ],
+                "GITHUB_APP_PRIVATE_KEY_PATH",
+            ),
+            (
+                vec![
+                    ("GITHUB_APP_ID", "1"),
+                    ("GITHUB_APP_PRIVATE_KEY", APP_KEY),
+                    ("GITHUB_APP_PRIVATE_KEY_PATH", not_a_key.to_str().unwrap()),
+                ],
+                "GITHUB_APP_PRIVATE_KEY_PATH",
+            ),
+            (vec![("GITHUB_APP_ID", "1")], "GITHUB_APP_PRIVATE_KEY"),
+            (vec![("GITHUB_APP_PRIVATE_KEY", APP_KEY)], "GITHUB_APP_ID"),
+        ];
+
+        for (vars, name) in cases {
+            let error = load(&vars).unwrap_err();
+
+            assert_eq!(error.name, name, "{vars:?}");
+            assert!(!error.to_string().contains('\n'));
+            assert!(!error.to_string().contains("not-base64-at-all"));
+            assert!(!error.to_string().contains("MIIBPAIBAAJBANrW"));
+        }
+        std::fs::remove_file(not_a_key).unwrap();
     }
 }
