@@ -10,5 +10,6 @@ pub mod settings;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod tool_call;
 pub mod validate;
 pub mod vault;

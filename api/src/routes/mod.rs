@@ -18,6 +18,12 @@ use crate::state::AppState;
 #[openapi(
     info(title = "Hero", description = "Run AI coding agents in cloud sandboxes."),
     modifiers(&BearerAuth),
+    // The agent tools' calls and results travel in `run_tool` jobs.
+    components(schemas(
+        hero_common::tool_call::ToolCall,
+        hero_common::tool_call::ToolResult,
+        hero_common::tool_call::ToolError,
+    )),
     tags(
         (name = "projects", description = "Repositories linked to Hero"),
         (name = "secrets", description = "Encrypted project secrets"),

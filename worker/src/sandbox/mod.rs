@@ -10,6 +10,7 @@ pub mod e2b;
 pub mod error;
 mod from_settings;
 pub mod local;
+mod quote;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use secrecy::SecretString;
 
 pub use error::{SandboxError, SandboxErrorKind};
 pub use from_settings::provider_from_settings;
+pub use quote::shell_quote;
 
 /// Metadata key that marks a sandbox as Hero's, so orphans can be found.
 pub const MANAGED_BY_KEY: &str = "managed_by";

@@ -1,3 +1,261 @@
-//! The tools an AI agent calls inside a sandbox.
+//! The tools an AI agent calls, one `run_tool` job each, on a project's
+//! hydrated repository inside its sandbox.
+//!
+//! Every call passes the same gates before it touches anything: the
+//! manifest must allow its operation, its paths must stay inside the
+//! repository (checked as text, then resolved inside the sandbox, where
+//! the symlinks are), forbidden files and `.git/` are refused, and shell
+//! lines go past the command [`guard`]. Every result and every error leaves
+//! through the project's redactor. The guard is a guard rail; the sandbox
+//! is the isolation.
 
+mod files;
+mod git;
 pub mod guard;
+pub mod manifest;
+pub mod output;
+pub mod package_manager;
+pub mod paths;
+mod shell;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hero_common::redact::Redactor;
+use hero_common::tool_call::{ToolCall, ToolError, ToolErrorCode, ToolResult};
+use secrecy::SecretString;
+
+use crate::sandbox::{Beneath, OutputStream, Sandbox, SandboxError, SandboxErrorKind};
+use manifest::{Manifest, Operation};
+
+/// Receives a command's output, already redacted, as it is produced.
+pub type EventSink<'a> = &'a mut (dyn FnMut(OutputStream, &[u8]) + Send);
+
+/// Bounds on what one tool call may take and give.
+#[derive(Debug, Clone)]
+pub struct ToolLimits {
+    /// Largest file `read_file` returns; a larger one is cut and flagged.
+    pub max_read_bytes: usize,
+    /// Output kept per stream of a command (head and tail).
+    pub max_output_bytes: usize,
+    pub default_timeout: Duration,
+    pub max_timeout: Duration,
+    pub default_list_limit: u32,
+    pub max_list_limit: u32,
+}
+
+impl Default for ToolLimits {
+    fn default() -> Self {
+        Self {
+            max_read_bytes: 1024 * 1024,
+            max_output_bytes: 64 * 1024,
+            default_timeout: Duration::from_secs(60),
+            max_timeout: Duration::from_secs(600),
+            default_list_limit: 500,
+            max_list_limit: 5000,
+        }
+    }
+}
+
+/// Everything a tool call needs: the sandbox, where the repository is in
+/// it, the project's manifest, secrets and redactor.
+pub struct Toolbox {
+    sandbox: Arc<dyn Sandbox>,
+    root: String,
+    manifest: Manifest,
+    redactor: Redactor,
+    /// Project secrets, given to commands as environment variables only.
+    env: Vec<(String, SecretString)>,
+    limits: ToolLimits,
+}
+
+impl Toolbox {
+    pub fn new(
+        sandbox: Arc<dyn Sandbox>,
+        root: impl Into<String>,
+        manifest: Manifest,
+        redactor: Redactor,
+        env: Vec<(String, SecretString)>,
+        limits: ToolLimits,
+    ) -> Self {
+        Self {
+            sandbox,
+            root: root.into().trim_end_matches('/').to_owned(),
+            manifest,
+            redactor,
+            env,
+            limits,
+        }
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// Runs one tool call. Command output also goes to `events` as it is
+    /// produced. The result and any error are redacted.
+    pub async fn run(
+        &self,
+        call: ToolCall,
+        events: Option<EventSink<'_>>,
+    ) -> Result<ToolResult, ToolError> {
+        let operation = operation_of(&call);
+        if !self.manifest.allows(operation) {
+            return Err(ToolError::new(
+                ToolErrorCode::OperationNotAllowed,
+                format!(
+                    "{} needs the `{}` operation, which this project's hero.json does not allow",
+                    call.name(),
+                    operation.name()
+                ),
+            ));
+        }
+
+        let result = match call {
+            ToolCall::ReadFile {
+                path,
+                start_line,
+                end_line,
+            } => self.read_file(&path, start_line, end_line).await,
+            ToolCall::WriteFile { path, content } => self.write_file(&path, &content).await,
+            ToolCall::EditFile { path, edits } => self.edit_file(&path, &edits).await,
+            ToolCall::ListFiles {
+                path,
+                recursive,
+                limit,
+                include_ignored,
+            } => {
+                self.list_files(
+                    path.as_deref().unwrap_or(""),
+                    recursive.unwrap_or(false),
+                    limit,
+                    include_ignored.unwrap_or(false),
+                )
+                .await
+            }
+            ToolCall::DeleteFile { path } => self.delete_file(&path).await,
+            ToolCall::RunShell {
+                command,
+                cwd,
+                timeout_ms,
+            } => {
+                self.run_shell(&command, cwd.as_deref(), timeout_ms, events)
+                    .await
+            }
+            ToolCall::RunPackageManager { args } => self.run_package_manager(&args, events).await,
+            ToolCall::RunGit { args } => self.run_git(&args, events).await,
+        };
+        match result {
+            Ok(result) => Ok(self.redact_result(result)),
+            Err(error) => Err(ToolError::new(
+                error.code,
+                self.redactor.redact_str(&error.message),
+            )),
+        }
+    }
+
+    /// A path given by the agent, resolved inside the sandbox. Returns the
+    /// absolute path and the path relative to the root, checked against
+    /// `..`, symlinks out of the repository and the forbidden files (both
+    /// as given and as resolved, so a link to a forbidden file is refused).
+    async fn resolve(&self, given: &str) -> Result<(String, String), ToolError> {
+        let normalized = paths::normalize(given)?;
+        self.check_forbidden(given, &normalized)?;
+
+        let resolved = self
+            .sandbox
+            .resolve_beneath(&self.root, &normalized)
+            .await
+            .map_err(sandbox_error)?;
+        let Beneath::Inside(absolute) = resolved else {
+            return Err(ToolError::new(
+                ToolErrorCode::PathOutsideRepo,
+                format!("{given:?} leads outside the repository through a symlink"),
+            ));
+        };
+        let relative = paths::relative_to(&self.root, &absolute).ok_or_else(|| {
+            ToolError::new(
+                ToolErrorCode::PathOutsideRepo,
+                format!("{given:?} leads outside the repository"),
+            )
+        })?;
+        self.check_forbidden(given, &relative)?;
+        Ok((absolute, relative))
+    }
+
+    fn check_forbidden(&self, given: &str, relative: &str) -> Result<(), ToolError> {
+        if self.manifest.forbidden.matches(relative) {
+            return Err(ToolError::new(
+                ToolErrorCode::ForbiddenFile,
+                format!("{given:?} is a forbidden file in this project's hero.json"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses writes inside `.git/`: history changes go through git.
+    fn check_writable(given: &str, relative: &str) -> Result<(), ToolError> {
+        if paths::in_git_dir(relative) {
+            return Err(ToolError::new(
+                ToolErrorCode::ForbiddenFile,
+                format!("{given:?} is inside .git/, which tools may not change"),
+            ));
+        }
+        if relative.is_empty() {
+            return Err(ToolError::new(
+                ToolErrorCode::IsDirectory,
+                "that is the repository root",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every string in the result, redacted: contents, output, paths.
+    fn redact_result(&self, result: ToolResult) -> ToolResult {
+        let Ok(mut value) = serde_json::to_value(&result) else {
+            return result;
+        };
+        redact_strings(&self.redactor, &mut value);
+        serde_json::from_value(value).unwrap_or(result)
+    }
+}
+
+fn redact_strings(redactor: &Redactor, value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            let redacted = redactor.redact_str(text);
+            if redacted != *text {
+                *text = redacted;
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| redact_strings(redactor, v))
+        }
+        serde_json::Value::Object(fields) => fields
+            .values_mut()
+            .for_each(|v| redact_strings(redactor, v)),
+        _ => {}
+    }
+}
+
+fn operation_of(call: &ToolCall) -> Operation {
+    match call {
+        ToolCall::ReadFile { .. } | ToolCall::ListFiles { .. } => Operation::Read,
+        ToolCall::WriteFile { .. } => Operation::Write,
+        ToolCall::EditFile { .. } => Operation::Edit,
+        ToolCall::DeleteFile { .. } => Operation::Delete,
+        ToolCall::RunShell { .. } | ToolCall::RunPackageManager { .. } => Operation::Terminal,
+        ToolCall::RunGit { .. } => Operation::Git,
+    }
+}
+
+/// A sandbox failure as the agent should see it.
+pub fn sandbox_error(error: SandboxError) -> ToolError {
+    let code = match error.kind {
+        SandboxErrorKind::NotFound => ToolErrorCode::NotFound,
+        SandboxErrorKind::TimedOut => ToolErrorCode::Timeout,
+        SandboxErrorKind::Gone | SandboxErrorKind::Transient => ToolErrorCode::SandboxUnavailable,
+        SandboxErrorKind::Refused => ToolErrorCode::InvalidArgument,
+    };
+    ToolError::new(code, error.message)
+}

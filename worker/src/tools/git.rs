@@ -1,0 +1,172 @@
+//! `run_git`: the read and local-change subcommands only. Pushing belongs
+//! to the sync job, configuration and remotes to nobody.
+
+use hero_common::tool_call::{ToolError, ToolErrorCode, ToolResult};
+
+use super::{EventSink, Toolbox};
+use crate::sandbox::shell_quote;
+
+/// Subcommands an agent may run.
+const ALLOWED: &[&str] = &[
+    "status",
+    "diff",
+    "log",
+    "show",
+    "add",
+    "restore",
+    "commit",
+    "switch",
+    "checkout",
+    "branch",
+    "stash",
+    "rev-parse",
+    "ls-files",
+];
+
+/// Options refused wherever they appear: they run programs, read or write
+/// files outside the repository, or change configuration. (Git's own `-c`
+/// can only come before the subcommand, which must be first; after it, `-c`
+/// is the subcommand's option, as in `switch -c`.)
+const REFUSED_OPTIONS: &[&str] = &[
+    "--config",
+    "--config-env",
+    "--exec-path",
+    "--git-dir",
+    "--work-tree",
+    "--namespace",
+    "--super-prefix",
+    "--output",
+    "--upload-pack",
+    "--receive-pack",
+    "--ext-diff",
+    "--textconv",
+    "--open-files-in-pager",
+    "--template",
+];
+
+/// Settings every agent git command runs with: no hooks, no pager, no
+/// programs configured in the repository.
+const SAFE_CONFIG: &str = "-c core.hooksPath=/dev/null -c core.fsmonitor=false -c core.pager=cat \
+                           -c core.sshCommand=false --no-pager";
+
+impl Toolbox {
+    pub(super) async fn run_git(
+        &self,
+        args: &[String],
+        events: Option<EventSink<'_>>,
+    ) -> Result<ToolResult, ToolError> {
+        check_git_args(args)?;
+
+        let mut line = format!("git {SAFE_CONFIG}");
+        for arg in args {
+            line.push(' ');
+            line.push_str(&shell_quote(arg));
+        }
+        let output = self
+            .execute(&line, &self.root, self.limits.default_timeout, events)
+            .await?;
+        Ok(ToolResult::RunGit(output))
+    }
+}
+
+fn refused(message: String) -> ToolError {
+    ToolError::new(ToolErrorCode::GitNotAllowed, message)
+}
+
+/// Checks a git argument list: a permitted subcommand first (no global
+/// options before it), and no refused option anywhere.
+pub fn check_git_args(args: &[String]) -> Result<(), ToolError> {
+    let Some(subcommand) = args.first() else {
+        return Err(refused(format!(
+            "give a git subcommand: one of {}",
+            ALLOWED.join(", ")
+        )));
+    };
+    if !ALLOWED.contains(&subcommand.as_str()) {
+        return Err(refused(format!(
+            "git {subcommand} is not allowed; run_git allows {} (pushing is done by sync)",
+            ALLOWED.join(", ")
+        )));
+    }
+    for arg in &args[1..] {
+        if arg == "--" {
+            break;
+        }
+        let option = arg.split('=').next().unwrap_or(arg);
+        if REFUSED_OPTIONS.contains(&option) {
+            return Err(refused(format!(
+                "the option {option} is not allowed in run_git"
+            )));
+        }
+    }
+    if subcommand == "branch"
+        && args[1..]
+            .iter()
+            .any(|a| a.starts_with("--set-upstream") || a == "-u" || a == "--edit-description")
+    {
+        return Err(refused(
+            "git branch may not change upstreams or descriptions".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(args: &[&str]) -> Result<(), ToolError> {
+        check_git_args(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn read_and_local_change_subcommands_pass() {
+        for args in [
+            &["status", "--porcelain"][..],
+            &["diff", "--stat", "HEAD~1"],
+            &["log", "--oneline", "-n", "5"],
+            &["add", "-A"],
+            &["commit", "-m", "fix: the -c flag in docs"],
+            &["switch", "-c", "feature"],
+            &["checkout", "--", "-c"],
+            &["stash", "pop"],
+            &["rev-parse", "HEAD"],
+        ] {
+            assert!(check(args).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn other_subcommands_and_global_options_are_refused() {
+        for args in [
+            &["push", "origin", "main"][..],
+            &["config", "user.name", "x"],
+            &["remote", "add", "evil", "https://x"],
+            &["-c", "core.pager=sh", "log"],
+            &["--exec-path=/tmp", "status"],
+            &["fetch"],
+            &["submodule", "update"],
+            &[],
+        ] {
+            assert_eq!(
+                check(args).unwrap_err().code,
+                ToolErrorCode::GitNotAllowed,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dangerous_options_are_refused_after_the_subcommand_too() {
+        for args in [
+            &["diff", "--output=/etc/passwd"][..],
+            &["diff", "--ext-diff"],
+            &["log", "--textconv"],
+            &["commit", "--template=/etc/shadow"],
+            &["branch", "--set-upstream-to=origin/main"],
+            &["status", "--git-dir=/other/.git"],
+        ] {
+            assert!(check(args).is_err(), "{args:?}");
+        }
+    }
+}
