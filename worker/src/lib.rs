@@ -2,6 +2,8 @@
 //! sandbox, do the work there and record the result in Postgres. A worker
 //! serves HTTP only for its health probes.
 
+pub mod forge;
+pub mod git;
 pub mod health;
 pub mod lease;
 pub mod sandbox;
