@@ -5,6 +5,7 @@ pub mod api_token;
 pub mod crypto;
 pub mod db;
 pub mod domain;
+pub mod github_oauth;
 pub mod redact;
 pub mod settings;
 pub mod shutdown;
