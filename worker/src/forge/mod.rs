@@ -4,6 +4,8 @@
 //! tests) through its REST API; `local` keeps bare repositories in a
 //! folder and pull requests in Postgres, so every flow runs offline.
 
+pub mod github;
+
 use async_trait::async_trait;
 use secrecy::SecretString;
 
