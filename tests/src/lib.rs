@@ -1,9 +1,11 @@
-//! Hero's test kit: fresh databases, the API on a free port, and captured
-//! logs. Later: fake E2B, fake GitHub and a git smart-HTTP server.
+//! Hero's test kit: fresh databases, the API on a free port, captured
+//! logs, a fake E2B, a fake GitHub and a git smart-HTTP server.
 
 pub mod app;
 pub mod db;
 pub mod fake_e2b;
+pub mod fake_github;
+pub mod git_http;
 pub mod local_sandboxes;
 pub mod logs;
 pub mod sandbox_suite;
