@@ -62,6 +62,7 @@ impl OAuthTokenStore {
     /// A store sealing with `current` and still opening with `previous`;
     /// each key's fingerprint is registered so rows can name their key, as
     /// the secrets vault does.
+    // TODO: `hero secrets rotate-key` does not reseal these rows yet; each moves to the current key at its next refresh or save.
     pub async fn open(
         pool: PgPool,
         stores: &Stores,

@@ -117,6 +117,7 @@ impl InstallationTokens {
             .user_access_token(SecretString::from(jwt))
             .map_err(|e| errors::from_octocrab(WHAT, e))?;
 
+        // TODO: narrow tokens to the repository and contents/pull_requests for the sandbox (NOTES §5); the cache is per installation for now.
         let route = format!("/app/installations/{installation_id}/access_tokens");
         let minted: MintedToken = tokio::time::timeout(
             request_timeout,
