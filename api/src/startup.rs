@@ -12,6 +12,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use hero_common::db;
+use hero_common::github_oauth::{OAuthClient, OAuthConfig, OAuthTokenStore};
 use hero_common::settings::Settings;
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
@@ -40,17 +41,26 @@ impl Application {
     }
 
     pub async fn build_with_pool(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
-        let stores = Stores::postgres(pool);
-        let vault = Vault::open(
-            &stores,
-            settings.encryption_key()?,
-            &settings.secrets_encryption_key_previous,
-        )
-        .await
-        .context("registering the encryption keys")?;
+        let stores = Stores::postgres(pool.clone());
+        let key = settings.encryption_key()?;
+        let previous = &settings.secrets_encryption_key_previous;
+        let vault = Vault::open(&stores, key, previous)
+            .await
+            .context("registering the encryption keys")?;
+        let oauth = match (&settings.github_client_id, &settings.github_client_secret) {
+            (Some(_), Some(_)) => {
+                let client = OAuthClient::new(OAuthConfig::from_settings(settings)?)?;
+                let store = OAuthTokenStore::open(pool, &stores, key, previous, client)
+                    .await
+                    .context("opening the GitHub token store")?;
+                Some(Arc::new(store))
+            }
+            _ => None,
+        };
         let state = AppState {
             stores,
             vault: Arc::new(vault),
+            oauth,
         };
 
         let listener = TcpListener::bind(settings.bind)

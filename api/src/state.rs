@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use hero_common::github_oauth::OAuthTokenStore;
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
 
@@ -9,4 +10,6 @@ use hero_common::vault::Vault;
 pub struct AppState {
     pub stores: Stores,
     pub vault: Arc<Vault>,
+    /// Present when GitHub sign-in (OAuth) is configured.
+    pub oauth: Option<Arc<OAuthTokenStore>>,
 }

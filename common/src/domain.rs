@@ -110,3 +110,32 @@ pub struct AuditRecord {
     pub subject: Option<String>,
     pub details: serde_json::Value,
 }
+
+/// A pull request to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPullRequest {
+    pub project_id: Uuid,
+    /// `github` or `local`.
+    pub forge: String,
+    pub number: i64,
+    pub url: String,
+    pub title: String,
+    pub head: String,
+    pub base: String,
+}
+
+/// A pull request Hero opened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PullRequestRecord {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub forge: String,
+    pub number: i64,
+    pub url: String,
+    pub title: String,
+    pub head: String,
+    pub base: String,
+    /// `open`, `closed` or `merged`.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,7 +1,9 @@
 //! Every route, collected with its OpenAPI description.
 
+pub mod github;
 pub mod health;
 pub mod projects;
+pub mod pull_requests;
 pub mod secrets;
 
 use axum::Router;
@@ -27,6 +29,7 @@ use crate::state::AppState;
     tags(
         (name = "projects", description = "Repositories linked to Hero"),
         (name = "secrets", description = "Encrypted project secrets"),
+        (name = "github", description = "Connecting a GitHub account"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -63,6 +66,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             secrets::delete_secret
         ))
         .routes(routes!(secrets::import_secrets))
+        .routes(routes!(pull_requests::list_pull_requests))
+        .routes(routes!(github::authorize_url))
+        .routes(routes!(github::exchange))
+        .routes(routes!(github::connection, github::disconnect))
         .with_state(state)
         .split_for_parts();
 

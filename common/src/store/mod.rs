@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::crypto::Sealed;
 use crate::domain::{
-    ApiTokenInfo, AuditEntry, AuditRecord, NewProject, Project, ProjectChanges, SealedSecret,
-    SecretMetadata, StoredSecret, User,
+    ApiTokenInfo, AuditEntry, AuditRecord, NewProject, NewPullRequest, Project, ProjectChanges,
+    PullRequestRecord, SealedSecret, SecretMetadata, StoredSecret, User,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +122,20 @@ pub trait KeyVersionStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait PullRequestStore: Send + Sync {
+    /// Records a pull request; recording the same one again keeps one row.
+    async fn record(&self, pr: NewPullRequest) -> StoreResult<PullRequestRecord>;
+    async fn open_for_head(
+        &self,
+        project_id: Uuid,
+        forge: &str,
+        head: &str,
+    ) -> StoreResult<Option<PullRequestRecord>>;
+    /// A project's pull requests, newest first.
+    async fn list(&self, project_id: Uuid) -> StoreResult<Vec<PullRequestRecord>>;
+}
+
+#[async_trait]
 pub trait Health: Send + Sync {
     /// Succeeds when the backing database answers.
     async fn ping(&self) -> StoreResult<()>;
@@ -136,5 +150,6 @@ pub struct Stores {
     pub secrets: Arc<dyn SecretStore>,
     pub audit: Arc<dyn AuditLog>,
     pub key_versions: Arc<dyn KeyVersionStore>,
+    pub pull_requests: Arc<dyn PullRequestStore>,
     pub health: Arc<dyn Health>,
 }

@@ -5,8 +5,10 @@
 
 mod auth;
 mod errors;
+mod github_oauth;
 mod health;
 mod projects;
+mod pull_requests;
 mod redaction;
 mod secrets;
 mod vault;

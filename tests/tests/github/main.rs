@@ -6,6 +6,7 @@
 // Tests fail by panicking; an unwrap is an assertion here.
 #![allow(clippy::unwrap_used)]
 
+mod end_to_end;
 mod git;
 mod installations;
 mod oauth;

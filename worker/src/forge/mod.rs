@@ -1,10 +1,13 @@
 //! Forges: where repositories live and pull requests are opened.
 //!
-//! `github` talks to GitHub (or GitHub Enterprise, or the fake GitHub in
-//! tests) through its REST API; `local` keeps bare repositories in a
-//! folder and pull requests in Postgres, so every flow runs offline.
+//! [`github`] talks to GitHub (or GitHub Enterprise, or the fake GitHub in
+//! tests) through its REST API; [`submit`] pushes an agent branch and opens
+//! its pull request through any forge.
+// TODO: the local forge (bare repositories served to sandboxes, pull
+// requests as rows) is not written yet; until then projects need GitHub.
 
 pub mod github;
+pub mod submit;
 
 use async_trait::async_trait;
 use secrecy::SecretString;

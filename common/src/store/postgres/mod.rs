@@ -3,6 +3,7 @@
 mod audit;
 mod key_versions;
 mod projects;
+mod pull_requests;
 mod secrets;
 mod tokens;
 mod users;
@@ -23,6 +24,7 @@ impl Stores {
             secrets: Arc::new(secrets::PgSecrets(pool.clone())),
             audit: Arc::new(audit::PgAudit(pool.clone())),
             key_versions: Arc::new(key_versions::PgKeyVersions(pool.clone())),
+            pull_requests: Arc::new(pull_requests::PgPullRequests(pool.clone())),
             health: Arc::new(PgHealth(pool)),
         }
     }
