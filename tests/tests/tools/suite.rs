@@ -34,6 +34,7 @@ pub async fn binary_and_missing_files_are_reported_as_such(f: Fixture) {
 
     let binary = f.run(read("blob.bin")).await.unwrap();
     let missing = f.run(read("nope.txt")).await.unwrap_err();
+    let directory = f.run(read("src")).await.unwrap_err();
 
     assert!(matches!(
         binary,
@@ -45,6 +46,7 @@ pub async fn binary_and_missing_files_are_reported_as_such(f: Fixture) {
         }
     ));
     assert_eq!(missing.code, ToolErrorCode::NotFound);
+    assert_eq!(directory.code, ToolErrorCode::IsDirectory, "{}", directory.message);
 }
 
 pub async fn write_file_creates_parents_and_edit_file_applies_edits_in_order(f: Fixture) {

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use hero_common::tool_call::{Edit, ListedEntry, ListedKind, ToolError, ToolErrorCode, ToolResult};
 
 use super::{Toolbox, paths, sandbox_error};
-use crate::sandbox::{EntryKind, ExecRequest, exec_collect, shell_quote};
+use crate::sandbox::{
+    Beneath, EntryKind, ExecRequest, SandboxError, SandboxErrorKind, exec_collect, shell_quote,
+};
 
 /// How much of a file is looked at to tell text from binary.
 const SNIFF_BYTES: usize = 8192;
@@ -30,25 +32,14 @@ impl Toolbox {
         // Resolve and read in one step: the sandbox follows symlinks where
         // they are, refuses ones that leave the repository, and nothing can
         // swap a link between a check and the read.
-        let read = self
+        let read = match self
             .sandbox
             .read_beneath(&self.root, &normalized, self.limits.max_read_bytes)
             .await
-            .map_err(|e| match e.kind {
-                crate::sandbox::SandboxErrorKind::Refused
-                    if e.message.contains("leads outside") =>
-                {
-                    ToolError::new(
-                        ToolErrorCode::PathOutsideRepo,
-                        format!("{path:?} leads outside the repository through a symlink"),
-                    )
-                }
-                _ if e.message.contains("is a directory") => ToolError::new(
-                    ToolErrorCode::IsDirectory,
-                    format!("{path:?} is a directory; use list_files"),
-                ),
-                _ => sandbox_error(e),
-            })?;
+        {
+            Ok(read) => read,
+            Err(error) => return Err(self.explain_unreadable(path, &normalized, error).await),
+        };
         let relative = paths::relative_to(&self.root, &read.path).unwrap_or(normalized);
         self.check_forbidden(path, &relative)?;
 
@@ -100,6 +91,34 @@ impl Toolbox {
             truncated,
             total_lines,
         })
+    }
+
+    /// Says why a read failed in the agent's terms. Only on this error path
+    /// is the path resolved a second time, to tell a link out of the
+    /// repository or a directory from other refusals.
+    async fn explain_unreadable(
+        &self,
+        given: &str,
+        normalized: &str,
+        error: SandboxError,
+    ) -> ToolError {
+        if error.kind != SandboxErrorKind::Refused {
+            return sandbox_error(error);
+        }
+        match self.sandbox.resolve_beneath(&self.root, normalized).await {
+            Ok(Beneath::Outside) => ToolError::new(
+                ToolErrorCode::PathOutsideRepo,
+                format!("{given:?} leads outside the repository through a symlink"),
+            ),
+            Ok(Beneath::Inside(absolute)) => match self.sandbox.stat(&absolute).await {
+                Ok(entry) if entry.kind == EntryKind::Directory => ToolError::new(
+                    ToolErrorCode::IsDirectory,
+                    format!("{given:?} is a directory; use list_files"),
+                ),
+                _ => sandbox_error(error),
+            },
+            Err(_) => sandbox_error(error),
+        }
     }
 
     pub(super) async fn write_file(
