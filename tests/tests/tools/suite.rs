@@ -46,7 +46,12 @@ pub async fn binary_and_missing_files_are_reported_as_such(f: Fixture) {
         }
     ));
     assert_eq!(missing.code, ToolErrorCode::NotFound);
-    assert_eq!(directory.code, ToolErrorCode::IsDirectory, "{}", directory.message);
+    assert_eq!(
+        directory.code,
+        ToolErrorCode::IsDirectory,
+        "{}",
+        directory.message
+    );
 }
 
 pub async fn write_file_creates_parents_and_edit_file_applies_edits_in_order(f: Fixture) {
