@@ -107,6 +107,8 @@ pub struct Settings {
     pub github_webhook_secret: Option<SecretString>,
     /// Largest request body the API accepts, in bytes.
     pub max_body_bytes: usize,
+    /// The longest an agent's `run_shell` may ask to run.
+    pub tool_max_timeout: Duration,
 }
 
 /// Environment variable ↔ setting key, for the names that predate `HERO_`.
@@ -332,6 +334,18 @@ impl Settings {
             github_webhook_secret: lookup
                 .secret("GITHUB_WEBHOOK_SECRET", "github_webhook_secret")?,
             max_body_bytes: lookup.parsed("HERO_MAX_BODY_BYTES", "max_body_bytes", 1 << 20)?,
+            tool_max_timeout: match lookup.string("HERO_TOOL_MAX_TIMEOUT", "tool_max_timeout")? {
+                None => Duration::from_secs(600),
+                Some(text) => parse_duration(&text)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        SettingsError::new(
+                            "HERO_TOOL_MAX_TIMEOUT",
+                            format!("expected a duration above zero such as 10m, got {text:?}"),
+                        )
+                    })?,
+            },
         })
     }
 
@@ -571,6 +585,7 @@ mMD64KlfoCF+DNaj9/aZ/lC+mh/IxHhw0bBk0UH1iAo=
             ("E2B_SANDBOX_URL", "ftp://x"),
             ("HERO_SANDBOX_ISOLATION", "maybe"),
             ("HERO_SANDBOX_NETWORK", "sometimes"),
+            ("HERO_TOOL_MAX_TIMEOUT", "0"),
         ];
         for (name, value) in cases {
             let error = load(&[(name, value)]).unwrap_err();

@@ -44,6 +44,19 @@ pub struct ToolLimits {
     pub max_list_limit: u32,
 }
 
+impl ToolLimits {
+    /// The defaults, with the maximum command timeout from settings.
+    pub fn from_settings(settings: &hero_common::settings::Settings) -> Self {
+        let max_timeout = settings.tool_max_timeout;
+        let defaults = Self::default();
+        Self {
+            max_timeout,
+            default_timeout: defaults.default_timeout.min(max_timeout),
+            ..defaults
+        }
+    }
+}
+
 impl Default for ToolLimits {
     fn default() -> Self {
         Self {
