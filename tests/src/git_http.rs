@@ -19,21 +19,17 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio::task::JoinHandle;
-use tokio_util::io::ReaderStream;
 
-/// The user name git sends with an installation token (NOTES §5).
-pub const TOKEN_USER: &str = "x-access-token";
+pub use hero_api::git_backend::TOKEN_USER;
+use hero_api::git_backend::{basic_token, repository_of, run_backend};
 
 /// Says whether a token may reach a repository (`owner/name`).
 pub type TokenCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
@@ -132,121 +128,6 @@ async fn serve_git(State(served): State<Arc<Served>>, request: Request) -> Respo
             (StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")).into_response()
         }
     }
-}
-
-/// `owner/name` from `/owner/name.git/...`, refusing anything that could
-/// step outside the root.
-fn repository_of(path: &str) -> Option<String> {
-    let mut segments = path.trim_start_matches('/').split('/');
-    let owner = segments.next()?;
-    let name = segments.next()?.strip_suffix(".git")?;
-    let plain = |s: &str| {
-        !s.is_empty()
-            && !s.starts_with('.')
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    };
-    (plain(owner) && plain(name)).then(|| format!("{owner}/{name}"))
-}
-
-/// The token of `Authorization: Basic base64(x-access-token:TOKEN)`.
-fn basic_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (user, token) = decoded.split_once(':')?;
-    (user == TOKEN_USER && !token.is_empty()).then(|| token.to_owned())
-}
-
-/// Runs `git http-backend` for one request: CGI variables in, the body on
-/// stdin, CGI headers and the body out.
-async fn run_backend(root: &Path, request: Request) -> std::io::Result<Response> {
-    let (parts, body) = request.into_parts();
-    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-
-    let mut command = Command::new("git");
-    command
-        .arg("http-backend")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_PROJECT_ROOT", root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("GIT_CONFIG_COUNT", "1")
-        .env("GIT_CONFIG_KEY_0", "http.receivepack")
-        .env("GIT_CONFIG_VALUE_0", "true")
-        .env("REQUEST_METHOD", parts.method.as_str())
-        .env("PATH_INFO", parts.uri.path())
-        .env("QUERY_STRING", parts.uri.query().unwrap_or_default())
-        .env("REMOTE_USER", TOKEN_USER)
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (variable, name) in [
-        ("CONTENT_TYPE", "content-type"),
-        ("CONTENT_LENGTH", "content-length"),
-        ("GIT_PROTOCOL", "git-protocol"),
-        ("HTTP_CONTENT_ENCODING", "content-encoding"),
-    ] {
-        if let Some(value) = header(name) {
-            command.env(variable, value);
-        }
-    }
-    let mut child = command.spawn()?;
-
-    // The body goes in while the answer comes out: a large push would
-    // otherwise fill one pipe while the backend waits on the other. A body
-    // without a length (chunked) ends with EOF on stdin.
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    tokio::spawn(async move {
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let Ok(chunk) = chunk else { break };
-            if stdin.write_all(&chunk).await.is_err() {
-                break;
-            }
-        }
-    });
-
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut response = Response::builder().status(StatusCode::OK);
-    loop {
-        let mut line = String::new();
-        if stdout.read_line(&mut line).await? == 0 {
-            break;
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("status") {
-            let code = value.split_whitespace().next().unwrap_or("500");
-            response = response.status(code.parse::<u16>().unwrap_or(500));
-        } else if let Ok(value) = HeaderValue::from_str(value) {
-            response = response.header(name, value);
-        }
-    }
-
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    tokio::spawn(async move {
-        let mut errors = String::new();
-        stderr.read_to_string(&mut errors).await.ok();
-        let status = child.wait().await;
-        if !errors.trim().is_empty() {
-            tracing::debug!(?status, errors = %errors.trim(), "git http-backend stderr");
-        }
-    });
-
-    response
-        .body(Body::from_stream(ReaderStream::new(stdout)))
-        .map_err(std::io::Error::other)
 }
 
 /// A git command with no configuration but what it is given: the user's
@@ -388,37 +269,4 @@ pub fn tempdir(prefix: &str) -> PathBuf {
     let path = std::env::temp_dir().join(format!("{prefix}-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&path).expect("create a temporary folder");
     path
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repository_paths_are_owner_and_name_only() {
-        assert_eq!(
-            repository_of("/acme/widgets.git/info/refs").as_deref(),
-            Some("acme/widgets")
-        );
-        assert_eq!(repository_of("/acme/widgets/info/refs"), None);
-        assert_eq!(repository_of("/../etc.git/info/refs"), None);
-        assert_eq!(repository_of("/acme/.hidden.git/HEAD"), None);
-    }
-
-    #[test]
-    fn only_the_access_token_user_is_accepted() {
-        let mut headers = HeaderMap::new();
-        let good = basic_header("ghs_abc");
-        let value = good.strip_prefix("Authorization: ").unwrap();
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-
-        assert_eq!(basic_token(&headers).as_deref(), Some("ghs_abc"));
-
-        let other = format!("Basic {}", STANDARD.encode("someone:ghs_abc"));
-        headers.insert(
-            header::AUTHORIZATION,
-            HeaderValue::from_str(&other).unwrap(),
-        );
-        assert_eq!(basic_token(&headers), None);
-    }
 }
