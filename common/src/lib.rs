@@ -6,6 +6,8 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod github_oauth;
+pub mod jobs;
+pub mod metrics;
 pub mod redact;
 pub mod settings;
 pub mod shutdown;

@@ -1,4 +1,4 @@
-//! Durations in settings: `90` (seconds), `90s`, `15m`, `1h`, `2d`.
+//! Durations in settings: `90` (seconds), `250ms`, `90s`, `15m`, `1h`, `2d`.
 
 use std::time::Duration;
 
@@ -11,14 +11,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let number: u64 = number
         .parse()
         .map_err(|_| format!("expected a duration such as 90s, 15m or 1h; got {text:?}"))?;
-    let seconds = match unit {
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("unknown duration unit {unit:?}; use s, m, h or d")),
+    let millis = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "unknown duration unit {unit:?}; use ms, s, m, h or d"
+            ));
+        }
     };
-    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+    Ok(Duration::from_millis(number.saturating_mul(millis)))
 }
 
 #[cfg(test)]
@@ -31,6 +36,7 @@ mod tests {
         assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration(" 2d "), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub use duration::parse_duration;
 
 use crate::crypto::MasterKey;
+use crate::jobs::queue::QueueSettings;
 
 /// A setting that is missing or malformed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -109,6 +110,23 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// The longest an agent's `run_shell` may ask to run.
     pub tool_max_timeout: Duration,
+    /// Redis queues: key prefix, poll interval, heartbeats, backlog bound.
+    pub queue: QueueSettings,
+    /// Jobs one worker process runs at once, per kind.
+    pub worker_concurrency: usize,
+    /// A sandbox lease not renewed for this long is free for others.
+    pub lease_ttl: Duration,
+    /// How often the dispatcher looks for ready jobs when nothing wakes it.
+    pub dispatch_interval: Duration,
+    /// How often cron work (reaping, recovery, pruning) runs.
+    pub cron_interval: Duration,
+    /// How long a stopping worker lets running jobs finish.
+    pub shutdown_timeout: Duration,
+    /// Put in front of agent branch names (`hero/`).
+    pub branch_prefix: String,
+    /// Who agent commits are by.
+    pub commit_author_name: String,
+    pub commit_author_email: String,
 }
 
 /// Environment variable ↔ setting key, for the names that predate `HERO_`.
@@ -334,6 +352,37 @@ impl Settings {
             github_webhook_secret: lookup
                 .secret("GITHUB_WEBHOOK_SECRET", "github_webhook_secret")?,
             max_body_bytes: lookup.parsed("HERO_MAX_BODY_BYTES", "max_body_bytes", 1 << 20)?,
+            queue: queue_settings(lookup)?,
+            worker_concurrency: lookup.parsed(
+                "HERO_WORKER_CONCURRENCY",
+                "worker_concurrency",
+                8,
+            )?,
+            lease_ttl: lookup.duration("HERO_LEASE_TTL", "lease_ttl", Duration::from_secs(30))?,
+            dispatch_interval: lookup.duration(
+                "HERO_DISPATCH_INTERVAL",
+                "dispatch_interval",
+                Duration::from_millis(250),
+            )?,
+            cron_interval: lookup.duration(
+                "HERO_CRON_INTERVAL",
+                "cron_interval",
+                Duration::from_secs(10),
+            )?,
+            shutdown_timeout: lookup.duration(
+                "HERO_SHUTDOWN_TIMEOUT",
+                "shutdown_timeout",
+                Duration::from_secs(60),
+            )?,
+            branch_prefix: lookup
+                .string("HERO_BRANCH_PREFIX", "branch_prefix")?
+                .unwrap_or_else(|| "hero/".to_owned()),
+            commit_author_name: lookup
+                .string("HERO_COMMIT_AUTHOR_NAME", "commit_author_name")?
+                .unwrap_or_else(|| "Hero Agent".to_owned()),
+            commit_author_email: lookup
+                .string("HERO_COMMIT_AUTHOR_EMAIL", "commit_author_email")?
+                .unwrap_or_else(|| "agent@hero.invalid".to_owned()),
             tool_max_timeout: match lookup.string("HERO_TOOL_MAX_TIMEOUT", "tool_max_timeout")? {
                 None => Duration::from_secs(600),
                 Some(text) => parse_duration(&text)
@@ -440,6 +489,44 @@ fn unescape_newlines(text: SecretString) -> SecretString {
     SecretString::from(raw.replace("\\n", "\n"))
 }
 
+fn queue_settings(lookup: &Lookup<'_>) -> Result<QueueSettings, SettingsError> {
+    let defaults = QueueSettings::default();
+    let prefix = lookup
+        .string("HERO_QUEUE_PREFIX", "queue_prefix")?
+        .unwrap_or(defaults.prefix);
+    if !prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    {
+        return Err(SettingsError::new(
+            "HERO_QUEUE_PREFIX",
+            format!("use letters, digits and - _ . : only, got {prefix:?}"),
+        ));
+    }
+    let backlog = lookup.parsed("HERO_QUEUE_BACKLOG", "queue_backlog", defaults.backlog)?;
+    if !(1..=5000).contains(&backlog) {
+        return Err(SettingsError::new(
+            "HERO_QUEUE_BACKLOG",
+            format!("must be between 1 and 5000 (apalis-redis fails near 8000), got {backlog}"),
+        ));
+    }
+    Ok(QueueSettings {
+        prefix,
+        poll_interval: lookup.duration(
+            "HERO_QUEUE_POLL_INTERVAL",
+            "queue_poll_interval",
+            defaults.poll_interval,
+        )?,
+        heartbeat_interval: lookup.duration(
+            "HERO_QUEUE_HEARTBEAT",
+            "queue_heartbeat",
+            defaults.heartbeat_interval,
+        )?,
+        backlog,
+        ..defaults
+    })
+}
+
 /// Reads one layered value at a time, naming the variable in every error.
 struct Lookup<'a>(&'a config::Config);
 
@@ -463,6 +550,27 @@ impl Lookup<'_> {
                 SettingsError::new(name, format!("expected an http(s) URL, got {url:?}")),
             ),
             other => Ok(other),
+        }
+    }
+
+    /// A duration above zero, `default` when unset.
+    fn duration(
+        &self,
+        name: &'static str,
+        key: &str,
+        default: Duration,
+    ) -> Result<Duration, SettingsError> {
+        match self.string(name, key)? {
+            None => Ok(default),
+            Some(text) => parse_duration(&text)
+                .and_then(|d| {
+                    if d.is_zero() {
+                        Err(format!("must be above zero, got {text:?}"))
+                    } else {
+                        Ok(d)
+                    }
+                })
+                .map_err(|problem| SettingsError::new(name, problem)),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::domain::{
     ApiTokenInfo, AuditEntry, AuditRecord, NewProject, NewPullRequest, Project, ProjectChanges,
     PullRequestRecord, SealedSecret, SecretMetadata, StoredSecret, User,
 };
+use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,6 +59,9 @@ pub trait ProjectStore: Send + Sync {
     async fn create(&self, owner_id: Uuid, project: NewProject) -> StoreResult<Project>;
     /// The project, if it exists and belongs to `owner_id`.
     async fn get(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Project>>;
+    /// The project whoever owns it: for workers, which act on jobs already
+    /// checked against their owner.
+    async fn find(&self, id: Uuid) -> StoreResult<Option<Project>>;
     /// Up to `limit` of the owner's projects with ids after `after`, oldest
     /// first (ids are time-ordered).
     async fn list(
@@ -135,6 +139,79 @@ pub trait PullRequestStore: Send + Sync {
     async fn list(&self, project_id: Uuid) -> StoreResult<Vec<PullRequestRecord>>;
 }
 
+/// The job record. Per project, jobs run one at a time in acceptance
+/// order; every state change is fenced by the job's status and dispatch
+/// number, so a stale worker or a duplicated message changes nothing.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Accepts a job. With an idempotency key already used in the project,
+    /// returns that job instead (`false`); a different kind or params under
+    /// the same key is a conflict.
+    async fn insert(&self, job: NewJob) -> StoreResult<(Job, bool)>;
+    async fn get(&self, id: Uuid) -> StoreResult<Option<Job>>;
+    /// The job, if its project belongs to `owner_id`.
+    async fn get_owned(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Job>>;
+    /// A project's jobs, newest first, older than the job `before`.
+    async fn list(
+        &self,
+        project_id: Uuid,
+        filter: &JobFilter,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>>;
+    /// Cancels a job not yet started at once; asks a running one to stop.
+    /// Ended jobs are returned unchanged.
+    async fn cancel(&self, id: Uuid) -> StoreResult<Option<Job>>;
+    /// Marks up to `limit` ready jobs of `kind` dispatched: each the oldest
+    /// unfinished job of its project, with nothing of its project in
+    /// flight, its `run_after` passed. Only `kind` and `project` when given.
+    async fn claim(
+        &self,
+        kind: Option<JobKind>,
+        project: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>>;
+    /// Jobs dispatched but not started, by kind: the Redis backlog.
+    async fn dispatched_counts(&self) -> StoreResult<Vec<(JobKind, i64)>>;
+    /// Puts a dispatched job back to queued (its push failed or its
+    /// message was lost); false when it moved on meanwhile.
+    async fn undispatch(&self, id: Uuid, dispatch: i32) -> StoreResult<bool>;
+    /// Starts the job for `worker` holding the sandbox lease `fencing_token`,
+    /// if it is still at `dispatch` and not cancelled.
+    async fn start(
+        &self,
+        id: Uuid,
+        dispatch: i32,
+        worker: &str,
+        fencing_token: i64,
+    ) -> StoreResult<Option<Job>>;
+    /// Records how a running job ended, only while it is still this
+    /// dispatch's and the sandbox lease is still `fencing_token`'s.
+    async fn finish(
+        &self,
+        id: Uuid,
+        dispatch: i32,
+        fencing_token: i64,
+        outcome: Outcome,
+    ) -> StoreResult<bool>;
+    /// Ends a dispatched job that cannot start (its project is gone, its
+    /// params no longer parse) without a lease.
+    async fn fail_unstarted(
+        &self,
+        id: Uuid,
+        dispatch: i32,
+        failure: JobFailure,
+    ) -> StoreResult<bool>;
+    async fn cancel_requested(&self, id: Uuid) -> StoreResult<bool>;
+    /// Dispatched jobs older than `age`: candidates for a lost message.
+    async fn dispatched_before(&self, age: std::time::Duration) -> StoreResult<Vec<Claimed>>;
+    /// Running jobs whose worker lost the sandbox lease (it died, or was
+    /// cut off) go back to queued; returns how many.
+    async fn requeue_abandoned(&self) -> StoreResult<u64>;
+    /// Jobs per status, for metrics.
+    async fn counts(&self) -> StoreResult<Vec<(JobKind, JobStatus, i64)>>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync {
     /// Succeeds when the backing database answers.
@@ -151,5 +228,6 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     pub key_versions: Arc<dyn KeyVersionStore>,
     pub pull_requests: Arc<dyn PullRequestStore>,
+    pub jobs: Arc<dyn JobStore>,
     pub health: Arc<dyn Health>,
 }

@@ -1,6 +1,7 @@
 //! The Postgres implementation of every store.
 
 mod audit;
+mod jobs;
 mod key_versions;
 mod projects;
 mod pull_requests;
@@ -25,6 +26,7 @@ impl Stores {
             audit: Arc::new(audit::PgAudit(pool.clone())),
             key_versions: Arc::new(key_versions::PgKeyVersions(pool.clone())),
             pull_requests: Arc::new(pull_requests::PgPullRequests(pool.clone())),
+            jobs: Arc::new(jobs::PgJobs(pool.clone())),
             health: Arc::new(PgHealth(pool)),
         }
     }

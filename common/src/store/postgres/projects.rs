@@ -96,6 +96,18 @@ impl ProjectStore for PgProjects {
         Ok(row.map(Into::into))
     }
 
+    async fn find(&self, id: Uuid) -> StoreResult<Option<Project>> {
+        let row: Option<ProjectRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM projects WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.0)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
     async fn list(
         &self,
         owner_id: Uuid,

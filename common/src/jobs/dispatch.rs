@@ -1,0 +1,169 @@
+//! The dispatcher: moves ready jobs from the Postgres record into their
+//! Redis queues, one job per project at a time, and never more than the
+//! backlog bound of any kind waiting in Redis.
+//!
+//! It runs in three places: inside the API request that accepts a job for
+//! an idle project (the fast path), in a worker right after a job ends
+//! (the project's next job goes at once), and as a loop that picks up
+//! everything else (retries coming due, backlog freed, lost messages).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis_redis::ConnectionManager;
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::events::StatusFeed;
+use super::queue::{self, JobMessage, Presence, PushError, QueueSettings};
+use super::{Claimed, JobKind};
+use crate::store::{JobStore, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Push(#[from] PushError),
+    #[error("reading Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    store: Arc<dyn JobStore>,
+    redis: ConnectionManager,
+    settings: QueueSettings,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        redis: ConnectionManager,
+        settings: QueueSettings,
+    ) -> Self {
+        Self {
+            store,
+            redis,
+            settings,
+        }
+    }
+
+    pub fn settings(&self) -> &QueueSettings {
+        &self.settings
+    }
+
+    /// Dispatches the project's next job if it is ready and nothing of the
+    /// project is in flight. Used right after a job is accepted or ends.
+    pub async fn dispatch_project(&self, project: Uuid) -> Result<usize, DispatchError> {
+        let claimed = self.store.claim(None, Some(project), 1).await?;
+        self.push(claimed).await
+    }
+
+    /// Dispatches ready jobs of every kind, up to each kind's free backlog.
+    pub async fn dispatch_ready(&self) -> Result<usize, DispatchError> {
+        let waiting = self.store.dispatched_counts().await?;
+        let mut pushed = 0;
+        for kind in JobKind::ALL {
+            let in_redis = waiting
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map_or(0, |(_, count)| *count);
+            let room = i64::from(self.settings.backlog).saturating_sub(in_redis);
+            let room = u32::try_from(room.max(0)).unwrap_or(0);
+            if room == 0 {
+                tracing::debug!(%kind, in_redis, "backlog full; holding jobs in Postgres");
+                continue;
+            }
+            let claimed = self.store.claim(Some(kind), None, room).await?;
+            pushed += self.push(claimed).await?;
+        }
+        Ok(pushed)
+    }
+
+    async fn push(&self, claimed: Vec<Claimed>) -> Result<usize, DispatchError> {
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let messages: Vec<(JobKind, JobMessage)> = claimed
+            .iter()
+            .map(|job| {
+                (
+                    job.kind,
+                    JobMessage {
+                        job: job.id,
+                        dispatch: job.dispatch,
+                    },
+                )
+            })
+            .collect();
+        let mut redis = self.redis.clone();
+        if let Err(error) = queue::push(&mut redis, &self.settings, &messages).await {
+            // Put them back so the next round (or the recovery) tries again.
+            for job in &claimed {
+                self.store.undispatch(job.id, job.dispatch).await.ok();
+            }
+            return Err(error.into());
+        }
+        for job in &claimed {
+            tracing::debug!(job = %job.id, project = %job.project_id, kind = %job.kind,
+                lag_ms = job.lag.as_millis(), "dispatched");
+            crate::metrics::dispatched(job.kind, job.lag);
+        }
+        Ok(claimed.len())
+    }
+
+    /// Finds accepted work that would otherwise never run: dispatched jobs
+    /// whose message is not in Redis any more (a flush, a restart, a crash
+    /// between claim and push), and running jobs whose worker lost its
+    /// lease. Both go back to queued. Returns how many.
+    pub async fn recover_lost(&self, grace: Duration) -> Result<u64, DispatchError> {
+        let mut recovered = self.store.requeue_abandoned().await?;
+        let mut redis = self.redis.clone();
+        for job in self.store.dispatched_before(grace).await? {
+            let message = JobMessage {
+                job: job.id,
+                dispatch: job.dispatch,
+            };
+            let presence = queue::presence(&mut redis, &self.settings, job.kind, &message).await?;
+            if presence != Presence::Pending && self.store.undispatch(job.id, job.dispatch).await? {
+                tracing::info!(job = %job.id, project = %job.project_id, kind = %job.kind,
+                    ?presence, "queue message lost; dispatching the job again");
+                recovered += 1;
+            }
+        }
+        if recovered > 0 {
+            tracing::info!(recovered, "recovered lost jobs");
+        }
+        Ok(recovered)
+    }
+
+    /// Dispatches until `stop`: whenever a job ends (its project may have a
+    /// next one, and the backlog has room) and at least every `interval`
+    /// (retries coming due).
+    pub async fn run(self, feed: StatusFeed, interval: Duration, stop: CancellationToken) {
+        let mut changes = feed.subscribe();
+        loop {
+            match self.dispatch_ready().await {
+                Ok(0) => {}
+                Ok(pushed) => tracing::debug!(pushed, "dispatch round"),
+                Err(error) => tracing::warn!(%error, "dispatch round failed"),
+            }
+            let deadline = tokio::time::sleep(interval);
+            tokio::pin!(deadline);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = &mut deadline => break,
+                    change = changes.recv() => match change {
+                        Ok(change) if change.status.is_terminal() || change.status == super::JobStatus::Queued => break,
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Closed) => return,
+                    },
+                }
+            }
+        }
+    }
+}

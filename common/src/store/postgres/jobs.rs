@@ -1,0 +1,438 @@
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{AssertSqlSafe, PgPool};
+use uuid::Uuid;
+
+use super::unique_violation;
+use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
+use crate::store::{JobStore, StoreError, StoreResult};
+
+pub(super) struct PgJobs(pub(super) PgPool);
+
+const COLUMNS: &str = "id, project_id, kind, params, status, attempt, max_attempts, dispatch, \
+     run_after, cancel_requested, idempotency_key, execution_id, agent_id, result, error, \
+     worker, fencing_token, created_at, dispatched_at, started_at, finished_at";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    project_id: Uuid,
+    kind: String,
+    params: serde_json::Value,
+    status: String,
+    attempt: i32,
+    max_attempts: i32,
+    dispatch: i32,
+    run_after: DateTime<Utc>,
+    cancel_requested: bool,
+    idempotency_key: Option<String>,
+    execution_id: Option<String>,
+    agent_id: Option<String>,
+    result: Option<serde_json::Value>,
+    error: Option<Json<JobFailure>>,
+    worker: Option<String>,
+    fencing_token: Option<i64>,
+    created_at: DateTime<Utc>,
+    dispatched_at: Option<DateTime<Utc>>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<Row> for Job {
+    type Error = StoreError;
+
+    fn try_from(row: Row) -> Result<Self, StoreError> {
+        let corrupt = |what: String| StoreError::Database(sqlx::Error::Decode(what.into()));
+        Ok(Self {
+            id: row.id,
+            project_id: row.project_id,
+            kind: row.kind.parse().map_err(corrupt)?,
+            params: row.params,
+            status: row.status.parse().map_err(corrupt)?,
+            attempt: row.attempt,
+            max_attempts: row.max_attempts,
+            dispatch: row.dispatch,
+            run_after: row.run_after,
+            cancel_requested: row.cancel_requested,
+            idempotency_key: row.idempotency_key,
+            execution_id: row.execution_id,
+            agent_id: row.agent_id,
+            result: row.result,
+            error: row.error.map(|Json(failure)| failure),
+            worker: row.worker,
+            fencing_token: row.fencing_token,
+            created_at: row.created_at,
+            dispatched_at: row.dispatched_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+        })
+    }
+}
+
+fn jobs(rows: Vec<Row>) -> StoreResult<Vec<Job>> {
+    rows.into_iter().map(Job::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: Uuid,
+    project_id: Uuid,
+    kind: String,
+    dispatch: i32,
+    lag_ms: f64,
+}
+
+fn claimed(rows: Vec<ClaimedRow>) -> StoreResult<Vec<Claimed>> {
+    rows.into_iter()
+        .map(|row| {
+            Ok(Claimed {
+                id: row.id,
+                project_id: row.project_id,
+                kind: row
+                    .kind
+                    .parse()
+                    .map_err(|e: String| StoreError::Database(sqlx::Error::Decode(e.into())))?,
+                dispatch: row.dispatch,
+                lag: Duration::from_secs_f64(row.lag_ms.max(0.0) / 1000.0),
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl JobStore for PgJobs {
+    async fn insert(&self, job: NewJob) -> StoreResult<(Job, bool)> {
+        let inserted: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "INSERT INTO jobs (id, project_id, kind, params, max_attempts, idempotency_key,
+                               execution_id, agent_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+             DO NOTHING
+             RETURNING {COLUMNS}"
+        )))
+        .bind(Uuid::now_v7())
+        .bind(job.project_id)
+        .bind(job.kind.as_str())
+        .bind(&job.params)
+        .bind(job.kind.max_attempts())
+        .bind(&job.idempotency_key)
+        .bind(&job.execution_id)
+        .bind(&job.agent_id)
+        .fetch_optional(&self.0)
+        .await?;
+        if let Some(row) = inserted {
+            return Ok((row.try_into()?, true));
+        }
+
+        let existing: Row = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE project_id = $1 AND idempotency_key = $2"
+        )))
+        .bind(job.project_id)
+        .bind(&job.idempotency_key)
+        .fetch_one(&self.0)
+        .await?;
+        let existing = Job::try_from(existing)?;
+        if existing.kind != job.kind || existing.params != job.params {
+            return Err(StoreError::Conflict(
+                "this idempotency_key was already used for a different job".to_owned(),
+            ));
+        }
+        Ok((existing, false))
+    }
+
+    async fn get(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.0)
+        .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn get_owned(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Job>> {
+        let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE id = $1 AND project_id IN (SELECT id FROM projects WHERE owner_id = $2)"
+        )))
+        .bind(id)
+        .bind(owner_id)
+        .fetch_optional(&self.0)
+        .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn list(
+        &self,
+        project_id: Uuid,
+        filter: &JobFilter,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Job>> {
+        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE project_id = $1
+               AND ($2::text IS NULL OR status = $2)
+               AND ($3::text IS NULL OR kind = $3)
+               AND ($4::text IS NULL OR execution_id = $4)
+               AND ($5::text IS NULL OR agent_id = $5)
+               AND ($6::uuid IS NULL OR seq < (SELECT seq FROM jobs WHERE id = $6))
+             ORDER BY seq DESC
+             LIMIT $7"
+        )))
+        .bind(project_id)
+        .bind(filter.status.map(JobStatus::as_str))
+        .bind(filter.kind.map(JobKind::as_str))
+        .bind(&filter.execution_id)
+        .bind(&filter.agent_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.0)
+        .await?;
+        jobs(rows)
+    }
+
+    async fn cancel(&self, id: Uuid) -> StoreResult<Option<Job>> {
+        let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE jobs SET
+                 status = CASE WHEN status IN ('queued', 'dispatched') THEN 'cancelled' ELSE status END,
+                 finished_at = CASE WHEN status IN ('queued', 'dispatched') THEN now() ELSE finished_at END,
+                 error = CASE WHEN status IN ('queued', 'dispatched')
+                         THEN '{{\"code\": \"cancelled\", \"message\": \"cancelled before it started\", \"transient\": false}}'::jsonb
+                         ELSE error END,
+                 cancel_requested = cancel_requested OR status = 'running',
+                 updated_at = now()
+             WHERE id = $1
+             RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .fetch_optional(&self.0)
+        .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn claim(
+        &self,
+        kind: Option<JobKind>,
+        project: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Claimed>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // The head of each project's unfinished jobs is the only one that
+        // may run; it is claimable when it is queued and due. Two
+        // dispatchers skip each other's locked rows, and the
+        // one-in-flight index stops any race that slips through.
+        let result = sqlx::query_as(
+            "WITH heads AS (
+                 SELECT DISTINCT ON (project_id) id, status, kind, run_after, seq
+                 FROM jobs
+                 WHERE status IN ('queued', 'dispatched', 'running')
+                   AND ($2::uuid IS NULL OR project_id = $2)
+                 ORDER BY project_id, seq
+             ), ready AS (
+                 SELECT j.id FROM jobs j JOIN heads h ON h.id = j.id
+                 WHERE h.status = 'queued' AND ($1::text IS NULL OR h.kind = $1) AND h.run_after <= now()
+                 ORDER BY h.seq
+                 LIMIT $3
+                 FOR UPDATE OF j SKIP LOCKED
+             )
+             UPDATE jobs SET status = 'dispatched', dispatch = dispatch + 1,
+                             dispatched_at = now(), updated_at = now()
+             FROM ready
+             WHERE jobs.id = ready.id AND jobs.status = 'queued'
+             RETURNING jobs.id, jobs.project_id, jobs.kind, jobs.dispatch,
+                       (EXTRACT(EPOCH FROM (now() - jobs.run_after)) * 1000)::float8 AS lag_ms",
+        )
+        .bind(kind.map(JobKind::as_str))
+        .bind(project)
+        .bind(i64::from(limit))
+        .fetch_all(&self.0)
+        .await;
+        match result {
+            Ok(rows) => claimed(rows),
+            // Another dispatcher put the project's head in flight between
+            // our scan and our update: nothing to claim this time.
+            Err(error) if unique_violation(&error) == Some("jobs_one_in_flight") => Ok(Vec::new()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn dispatched_counts(&self) -> StoreResult<Vec<(JobKind, i64)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT kind, count(*) FROM jobs WHERE status = 'dispatched' GROUP BY kind",
+        )
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, count)| Some((kind.parse().ok()?, count)))
+            .collect())
+    }
+
+    async fn undispatch(&self, id: Uuid, dispatch: i32) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', updated_at = now()
+             WHERE id = $1 AND dispatch = $2 AND status = 'dispatched'",
+        )
+        .bind(id)
+        .bind(dispatch)
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn start(
+        &self,
+        id: Uuid,
+        dispatch: i32,
+        worker: &str,
+        fencing_token: i64,
+    ) -> StoreResult<Option<Job>> {
+        let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE jobs SET status = 'running', attempt = attempt + 1, started_at = now(),
+                             worker = $3, fencing_token = $4, updated_at = now()
+             WHERE id = $1 AND dispatch = $2 AND status = 'dispatched' AND NOT cancel_requested
+             RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .bind(dispatch)
+        .bind(worker)
+        .bind(fencing_token)
+        .fetch_optional(&self.0)
+        .await?;
+        row.map(Job::try_from).transpose()
+    }
+
+    async fn finish(
+        &self,
+        id: Uuid,
+        dispatch: i32,
+        fencing_token: i64,
+        outcome: Outcome,
+    ) -> StoreResult<bool> {
+        let (status, result, error, run_after): (_, _, _, Option<DateTime<Utc>>) = match outcome {
+            Outcome::Succeeded(result) => (JobStatus::Succeeded, Some(result), None, None),
+            Outcome::Failed(failure) => (JobStatus::Failed, None, Some(Json(failure)), None),
+            Outcome::Retry { failure, retry_at } => {
+                (JobStatus::Queued, None, Some(Json(failure)), Some(retry_at))
+            }
+            Outcome::Cancelled => (
+                JobStatus::Cancelled,
+                None,
+                Some(Json(JobFailure {
+                    code: "cancelled".to_owned(),
+                    message: "cancelled while running".to_owned(),
+                    transient: false,
+                })),
+                None,
+            ),
+        };
+        let done = sqlx::query(
+            "UPDATE jobs SET status = $4, result = $5, error = $6,
+                             run_after = COALESCE($7, run_after),
+                             finished_at = CASE WHEN $4 = 'queued' THEN NULL ELSE now() END,
+                             worker = CASE WHEN $4 = 'queued' THEN NULL ELSE worker END,
+                             updated_at = now()
+             WHERE id = $1 AND dispatch = $2 AND status = 'running' AND fencing_token = $3
+               AND EXISTS (SELECT 1 FROM sandboxes s
+                           WHERE s.project_id = jobs.project_id AND s.fencing_token = $3
+                             AND s.state IN ('starting', 'ready'))",
+        )
+        .bind(id)
+        .bind(dispatch)
+        .bind(fencing_token)
+        .bind(status.as_str())
+        .bind(result)
+        .bind(error)
+        .bind(run_after)
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn fail_unstarted(
+        &self,
+        id: Uuid,
+        dispatch: i32,
+        failure: JobFailure,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'failed', error = $3, attempt = attempt + 1,
+                             finished_at = now(), updated_at = now()
+             WHERE id = $1 AND dispatch = $2 AND status = 'dispatched'",
+        )
+        .bind(id)
+        .bind(dispatch)
+        .bind(Json(failure))
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn cancel_requested(&self, id: Uuid) -> StoreResult<bool> {
+        let requested: Option<bool> =
+            sqlx::query_scalar("SELECT cancel_requested FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.0)
+                .await?;
+        Ok(requested.unwrap_or(false))
+    }
+
+    async fn dispatched_before(&self, age: Duration) -> StoreResult<Vec<Claimed>> {
+        let rows: Vec<ClaimedRow> = sqlx::query_as(
+            "SELECT id, project_id, kind, dispatch,
+                    (EXTRACT(EPOCH FROM (now() - dispatched_at)) * 1000)::float8 AS lag_ms
+             FROM jobs
+             WHERE status = 'dispatched' AND dispatched_at < now() - make_interval(secs => $1)
+             ORDER BY dispatched_at
+             LIMIT 1000",
+        )
+        .bind(age.as_secs_f64())
+        .fetch_all(&self.0)
+        .await?;
+        claimed(rows)
+    }
+
+    async fn requeue_abandoned(&self) -> StoreResult<u64> {
+        // The lease is the proof of life: a running job whose sandbox lease
+        // expired, or went to someone else, has no worker any more.
+        let done = sqlx::query(
+            "UPDATE jobs SET
+                 status = CASE WHEN attempt >= max_attempts THEN 'failed' ELSE 'queued' END,
+                 error = CASE WHEN attempt >= max_attempts
+                         THEN '{\"code\": \"worker_lost\", \"message\": \"the worker running it stopped answering on its last attempt\", \"transient\": true}'::jsonb
+                         ELSE error END,
+                 finished_at = CASE WHEN attempt >= max_attempts THEN now() END,
+                 worker = NULL, run_after = now(), updated_at = now()
+             WHERE status = 'running'
+               AND NOT EXISTS (
+                   SELECT 1 FROM sandboxes s
+                   WHERE s.project_id = jobs.project_id
+                     AND s.fencing_token = jobs.fencing_token
+                     AND s.state IN ('starting', 'ready')
+                     AND s.lease_holder IS NOT NULL
+                     AND s.lease_expires_at > now())",
+        )
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn counts(&self) -> StoreResult<Vec<(JobKind, JobStatus, i64)>> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT kind, status, count(*) FROM jobs GROUP BY kind, status")
+                .fetch_all(&self.0)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(kind, status, count)| {
+                Some((kind.parse().ok()?, status.parse().ok()?, count))
+            })
+            .collect())
+    }
+}
