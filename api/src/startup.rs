@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
@@ -13,11 +14,16 @@ use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use hero_common::db;
 use hero_common::github_oauth::{OAuthClient, OAuthConfig, OAuthTokenStore};
+use hero_common::jobs::dispatch::Dispatcher;
+use hero_common::jobs::events::StatusFeed;
+use hero_common::jobs::queue;
 use hero_common::settings::Settings;
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -29,6 +35,9 @@ use crate::state::AppState;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    dispatcher: Dispatcher,
+    feed: StatusFeed,
+    dispatch_interval: Duration,
 }
 
 impl Application {
@@ -50,17 +59,29 @@ impl Application {
         let oauth = match (&settings.github_client_id, &settings.github_client_secret) {
             (Some(_), Some(_)) => {
                 let client = OAuthClient::new(OAuthConfig::from_settings(settings)?)?;
-                let store = OAuthTokenStore::open(pool, &stores, key, previous, client)
+                let store = OAuthTokenStore::open(pool.clone(), &stores, key, previous, client)
                     .await
                     .context("opening the GitHub token store")?;
                 Some(Arc::new(store))
             }
             _ => None,
         };
+        let redis_url = settings.redis_url.expose_secret();
+        let redis_client = redis::Client::open(redis_url).context("REDIS_URL is not usable")?;
+        let redis = queue::connect(redis_url)
+            .await
+            .context("connecting to Redis (REDIS_URL)")?;
+        let dispatcher = Dispatcher::new(stores.jobs.clone(), redis, settings.queue.clone());
+        let feed = StatusFeed::listen(&pool)
+            .await
+            .context("listening for job status changes")?;
         let state = AppState {
             stores,
             vault: Arc::new(vault),
             oauth,
+            dispatcher: dispatcher.clone(),
+            feed: feed.clone(),
+            redis_client,
         };
 
         let listener = TcpListener::bind(settings.bind)
@@ -69,6 +90,9 @@ impl Application {
         Ok(Self {
             listener,
             router: app(state, settings.max_body_bytes),
+            dispatcher,
+            feed,
+            dispatch_interval: settings.dispatch_interval,
         })
     }
 
@@ -87,10 +111,21 @@ impl Application {
         let listener = self.listener.tap_io(|tcp| {
             tcp.set_nodelay(true).ok();
         });
-        axum::serve(listener, self.router)
+        // The dispatcher runs beside the routes; several API replicas each
+        // run one, and they share the work through the job record.
+        let stop = CancellationToken::new();
+        let dispatching = tokio::spawn(self.dispatcher.run(
+            self.feed,
+            self.dispatch_interval,
+            stop.clone(),
+        ));
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("serving HTTP")
+            .context("serving HTTP");
+        stop.cancel();
+        dispatching.await.ok();
+        served
     }
 }
 

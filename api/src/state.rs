@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use hero_common::github_oauth::OAuthTokenStore;
+use hero_common::jobs::dispatch::Dispatcher;
+use hero_common::jobs::events::StatusFeed;
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
 
@@ -12,4 +14,10 @@ pub struct AppState {
     pub vault: Arc<Vault>,
     /// Present when GitHub sign-in (OAuth) is configured.
     pub oauth: Option<Arc<OAuthTokenStore>>,
+    /// Sends an idle project's new job to its queue at once.
+    pub dispatcher: Dispatcher,
+    /// Job status changes, for requests that wait on a job.
+    pub feed: StatusFeed,
+    /// For connections of their own (following a job's events blocks one).
+    pub redis_client: redis::Client,
 }

@@ -2,6 +2,7 @@
 
 pub mod github;
 pub mod health;
+pub mod jobs;
 pub mod projects;
 pub mod pull_requests;
 pub mod secrets;
@@ -30,6 +31,7 @@ use crate::state::AppState;
         (name = "projects", description = "Repositories linked to Hero"),
         (name = "secrets", description = "Encrypted project secrets"),
         (name = "github", description = "Connecting a GitHub account"),
+        (name = "jobs", description = "Work done in a project's sandbox"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -67,6 +69,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(secrets::import_secrets))
         .routes(routes!(pull_requests::list_pull_requests))
+        .routes(routes!(jobs::enqueue_job, jobs::list_jobs))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(jobs::cancel_job))
+        .routes(routes!(jobs::job_events))
         .routes(routes!(github::authorize_url))
         .routes(routes!(github::exchange))
         .routes(routes!(github::connection, github::disconnect))
@@ -78,6 +84,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .route(
             "/openapi.json",
             axum::routing::get(move || async move { axum::Json(document) }),
+        )
+        .route(
+            "/metrics",
+            axum::routing::get(|| async { hero_common::metrics::render() }),
         )
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method);
