@@ -40,6 +40,8 @@ impl TestApp {
             ("DATABASE_URL".to_owned(), db.url.expose_secret().to_owned()),
             ("SECRETS_ENCRYPTION_KEY".to_owned(), key_hex.clone()),
             ("HERO_BIND".to_owned(), "127.0.0.1:0".to_owned()),
+            // Each app's queues and events live under their own Redis keys.
+            ("HERO_QUEUE_PREFIX".to_owned(), db.name.clone()),
         ];
         env.extend(
             extra
