@@ -17,7 +17,8 @@ use hero_common::github_oauth::{OAuthClient, OAuthConfig, OAuthTokenStore};
 use hero_common::jobs::dispatch::Dispatcher;
 use hero_common::jobs::events::StatusFeed;
 use hero_common::jobs::queue;
-use hero_common::settings::Settings;
+use hero_common::local_forge::{ForgeLayout, ForgeTokens};
+use hero_common::settings::{ForgeKind, Settings};
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
 use secrecy::ExposeSecret;
@@ -29,6 +30,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::routes;
+use crate::routes::git::LocalForgeServer;
 use crate::state::AppState;
 
 /// The API, bound to its port and ready to serve.
@@ -82,6 +84,12 @@ impl Application {
             dispatcher: dispatcher.clone(),
             feed: feed.clone(),
             redis_client,
+            local_forge: (settings.forge == ForgeKind::Local).then(|| {
+                Arc::new(LocalForgeServer {
+                    layout: ForgeLayout::in_data_dir(&settings.data_dir),
+                    tokens: ForgeTokens::new(key),
+                })
+            }),
         };
 
         let listener = TcpListener::bind(settings.bind)

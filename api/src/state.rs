@@ -20,4 +20,6 @@ pub struct AppState {
     pub feed: StatusFeed,
     /// For connections of their own (following a job's events blocks one).
     pub redis_client: redis::Client,
+    /// Present when this Hero serves the local forge (`HERO_FORGE=local`).
+    pub local_forge: Option<Arc<crate::routes::git::LocalForgeServer>>,
 }

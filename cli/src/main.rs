@@ -32,6 +32,9 @@ enum Command {
     /// Operate on stored secrets.
     #[command(subcommand)]
     Secrets(commands::secrets::SecretsCommand),
+    /// Repositories of the local forge (HERO_FORGE=local).
+    #[command(subcommand)]
+    Forge(commands::forge::ForgeCommand),
     /// Run Hero in one process against local Postgres, for development.
     Dev(commands::dev::DevArgs),
 }
@@ -53,6 +56,7 @@ async fn main() -> ExitCode {
         Command::Migrate => commands::migrate::run(&settings).await,
         Command::Token(command) => commands::token::run(&settings, command).await,
         Command::Secrets(command) => commands::secrets::run(&settings, command).await,
+        Command::Forge(command) => commands::forge::run(&settings, command).await,
         Command::Dev(args) => commands::dev::run(settings, args).await,
     };
     match result {

@@ -138,3 +138,42 @@ async fn a_malformed_setting_stops_the_command_with_one_line_naming_it() {
     assert!(stderr.contains("SECRETS_ENCRYPTION_KEY"), "{stderr}");
     assert!(!stderr.contains("too-short"), "{stderr}");
 }
+
+#[tokio::test]
+async fn forge_create_makes_a_repository_holding_the_directory_and_refuses_a_second() {
+    let db = TestDb::new().await;
+    let data = std::env::temp_dir().join(format!("hero-cli-forge-{}", uuid::Uuid::new_v4()));
+    let seed = data.join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(seed.join("README.md"), "# shop\n").unwrap();
+    let env = [("HERO_DATA_DIR", data.to_str().unwrap())];
+
+    let created = hero(
+        &db,
+        &env,
+        &[
+            "forge",
+            "create",
+            "acme/shop",
+            "--from",
+            seed.to_str().unwrap(),
+        ],
+    );
+    let again = hero(&db, &env, &["forge", "create", "acme/shop"]);
+    let bad = hero(&db, &env, &["forge", "create", "acme"]);
+
+    stdout(&created);
+    let listed = Command::new("git")
+        .args([
+            "--git-dir",
+            data.join("forge/acme/shop.git").to_str().unwrap(),
+        ])
+        .args(["show", "main:README.md"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), "# shop\n");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("OWNER/NAME"));
+    std::fs::remove_dir_all(&data).ok();
+}

@@ -139,3 +139,32 @@ pub struct PullRequestRecord {
     pub state: String,
     pub created_at: DateTime<Utc>,
 }
+
+/// A pull request to open on the local forge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLocalPullRequest {
+    pub repo_owner: String,
+    pub repo_name: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+}
+
+/// A pull request as the local forge keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct LocalPullRequest {
+    pub repo_owner: String,
+    pub repo_name: String,
+    /// Counts up per repository, from 1.
+    pub number: i64,
+    pub title: String,
+    pub body: Option<String>,
+    pub head: String,
+    pub base: String,
+    pub draft: bool,
+    /// `open`, `closed` or `merged`.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+}

@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod github_oauth;
 pub mod jobs;
+pub mod local_forge;
 pub mod metrics;
 pub mod redact;
 pub mod settings;

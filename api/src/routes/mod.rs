@@ -1,5 +1,6 @@
 //! Every route, collected with its OpenAPI description.
 
+pub mod git;
 pub mod github;
 pub mod health;
 pub mod jobs;
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "secrets", description = "Encrypted project secrets"),
         (name = "github", description = "Connecting a GitHub account"),
         (name = "jobs", description = "Work done in a project's sandbox"),
+        (name = "local forge", description = "Bare repositories and pull requests when HERO_FORGE=local"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -73,6 +75,10 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(jobs::job_events))
+        .routes(routes!(git::info_refs))
+        .routes(routes!(git::upload_pack))
+        .routes(routes!(git::receive_pack))
+        .routes(routes!(git::pull_request))
         .routes(routes!(github::authorize_url))
         .routes(routes!(github::exchange))
         .routes(routes!(github::connection, github::disconnect))

@@ -1,4 +1,5 @@
 pub mod dev;
+pub mod forge;
 pub mod migrate;
 pub mod secrets;
 pub mod token;

@@ -65,6 +65,18 @@ impl MasterKey {
         mac.finalize().into_bytes().into()
     }
 
+    /// A value derived from the key for one purpose (`purpose` names it and
+    /// what it is bound to), such as the local forge's per-repository git
+    /// token. Knowing one derived value reveals neither the key nor any
+    /// other derivation.
+    pub fn derive(&self, purpose: &[u8]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.expose())
+            .expect("HMAC accepts keys of any length");
+        mac.update(b"hero/derive/v1\0");
+        mac.update(purpose);
+        mac.finalize().into_bytes().into()
+    }
+
     /// The key as hex, for writing a generated development key to disk.
     pub fn to_hex(&self) -> String {
         hex::encode(self.expose())

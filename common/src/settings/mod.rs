@@ -81,6 +81,9 @@ pub struct Settings {
     pub secrets_encryption_key_previous: Vec<MasterKey>,
     pub sandbox_provider: SandboxProvider,
     pub forge: ForgeKind,
+    /// Where sandboxes reach the local forge's git (`HERO_FORGE_URL`);
+    /// [`Settings::local_forge_url`] derives it from `HERO_BIND` when unset.
+    pub forge_url: Option<String>,
     pub max_sandboxes: u32,
     pub sandbox_idle_timeout: Duration,
     pub e2b_api_key: Option<SecretString>,
@@ -333,6 +336,9 @@ impl Settings {
             secrets_encryption_key_previous,
             sandbox_provider,
             forge,
+            forge_url: lookup
+                .url("HERO_FORGE_URL", "forge_url")?
+                .map(|url| url.trim_end_matches('/').to_owned()),
             max_sandboxes,
             sandbox_idle_timeout,
             e2b_api_key,
@@ -399,6 +405,18 @@ impl Settings {
     }
 
     /// The master key, for processes that seal or open secrets.
+    /// The base URL of the local forge's repositories, as the API serves
+    /// them under `/git`: `HERO_FORGE_URL`, or the API's own address.
+    pub fn local_forge_url(&self) -> String {
+        self.forge_url.clone().unwrap_or_else(|| {
+            let mut address = self.bind;
+            if address.ip().is_unspecified() {
+                address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{address}/git")
+        })
+    }
+
     pub fn encryption_key(&self) -> Result<&MasterKey, SettingsError> {
         self.secrets_encryption_key.as_ref().ok_or_else(|| {
             SettingsError::new(
@@ -634,6 +652,18 @@ mMD64KlfoCF+DNaj9/aZ/lC+mh/IxHhw0bBk0UH1iAo=
         assert_eq!(settings.sandbox_idle_timeout, Duration::from_secs(3600));
         assert_eq!(settings.sandbox_provider, SandboxProvider::Local);
         assert!(settings.encryption_key().is_err());
+        assert_eq!(settings.local_forge_url(), "http://127.0.0.1:8080/git");
+    }
+
+    #[test]
+    fn the_local_forge_url_follows_the_bind_address_unless_set() {
+        let wildcard = load(&[("HERO_BIND", "0.0.0.0:9000")]).unwrap();
+        let explicit = load(&[("HERO_FORGE_URL", "http://hero.internal:80/git/")]).unwrap();
+        let refused = load(&[("HERO_FORGE_URL", "file:///srv/forge")]).unwrap_err();
+
+        assert_eq!(wildcard.local_forge_url(), "http://127.0.0.1:9000/git");
+        assert_eq!(explicit.local_forge_url(), "http://hero.internal:80/git");
+        assert_eq!(refused.name, "HERO_FORGE_URL");
     }
 
     #[test]

@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::crypto::Sealed;
 use crate::domain::{
-    ApiTokenInfo, AuditEntry, AuditRecord, NewProject, NewPullRequest, Project, ProjectChanges,
-    PullRequestRecord, SealedSecret, SecretMetadata, StoredSecret, User,
+    ApiTokenInfo, AuditEntry, AuditRecord, LocalPullRequest, NewLocalPullRequest, NewProject,
+    NewPullRequest, Project, ProjectChanges, PullRequestRecord, SealedSecret, SecretMetadata,
+    StoredSecret, User,
 };
 use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
 
@@ -77,6 +78,14 @@ pub trait ProjectStore: Send + Sync {
         changes: ProjectChanges,
     ) -> StoreResult<Option<Project>>;
     async fn delete(&self, owner_id: Uuid, id: Uuid) -> StoreResult<bool>;
+    /// Whether one of the owner's projects is linked to `repo_owner/repo_name`
+    /// (compared without case, as GitHub compares names).
+    async fn owns_repository(
+        &self,
+        owner_id: Uuid,
+        repo_owner: &str,
+        repo_name: &str,
+    ) -> StoreResult<bool>;
 }
 
 #[async_trait]
@@ -137,6 +146,20 @@ pub trait PullRequestStore: Send + Sync {
     ) -> StoreResult<Option<PullRequestRecord>>;
     /// A project's pull requests, newest first.
     async fn list(&self, project_id: Uuid) -> StoreResult<Vec<PullRequestRecord>>;
+}
+
+/// The local forge's pull requests (a GitHub repository's are GitHub's).
+#[async_trait]
+pub trait LocalPullRequestStore: Send + Sync {
+    /// Opens a pull request, numbered next in its repository; when one is
+    /// already open from the same head, returns that one (`false`).
+    async fn open(&self, pr: NewLocalPullRequest) -> StoreResult<(LocalPullRequest, bool)>;
+    async fn get(
+        &self,
+        owner: &str,
+        name: &str,
+        number: i64,
+    ) -> StoreResult<Option<LocalPullRequest>>;
 }
 
 /// The job record. Per project, jobs run one at a time in acceptance
@@ -228,6 +251,7 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     pub key_versions: Arc<dyn KeyVersionStore>,
     pub pull_requests: Arc<dyn PullRequestStore>,
+    pub local_pull_requests: Arc<dyn LocalPullRequestStore>,
     pub jobs: Arc<dyn JobStore>,
     pub health: Arc<dyn Health>,
 }

@@ -1,15 +1,16 @@
 //! Forges: where repositories live and pull requests are opened.
 //!
 //! [`github`] talks to GitHub (or GitHub Enterprise, or the fake GitHub in
-//! tests) through its REST API; [`submit`] pushes an agent branch and opens
-//! its pull request through any forge.
-// TODO: the local forge (bare repositories served to sandboxes, pull
-// requests as rows) is not written yet; until then projects need GitHub.
+//! tests) through its REST API; [`local`] keeps bare repositories in a
+//! folder for offline work; [`submit`] pushes an agent branch and opens its
+//! pull request through either.
 
 pub mod github;
+pub mod local;
 pub mod submit;
 
 use async_trait::async_trait;
+use hero_common::domain::Project;
 use secrecy::SecretString;
 
 /// Which repository, and whose access to use for it.
@@ -101,6 +102,9 @@ impl ForgeError {
 pub trait Forge: Send + Sync {
     /// `github` or `local`.
     fn name(&self) -> &'static str;
+
+    /// Which credentials `project` uses on this forge.
+    async fn access_for(&self, project: &Project) -> Result<Access, ForgeError>;
 
     async fn repository(&self, repo: &RepoRef) -> Result<RepoInfo, ForgeError>;
 

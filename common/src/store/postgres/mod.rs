@@ -3,6 +3,7 @@
 mod audit;
 mod jobs;
 mod key_versions;
+mod local_pull_requests;
 mod projects;
 mod pull_requests;
 mod secrets;
@@ -26,6 +27,7 @@ impl Stores {
             audit: Arc::new(audit::PgAudit(pool.clone())),
             key_versions: Arc::new(key_versions::PgKeyVersions(pool.clone())),
             pull_requests: Arc::new(pull_requests::PgPullRequests(pool.clone())),
+            local_pull_requests: Arc::new(local_pull_requests::PgLocalPullRequests(pool.clone())),
             jobs: Arc::new(jobs::PgJobs(pool.clone())),
             health: Arc::new(PgHealth(pool)),
         }

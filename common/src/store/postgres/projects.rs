@@ -173,4 +173,22 @@ impl ProjectStore for PgProjects {
             .await?;
         Ok(result.rows_affected() == 1)
     }
+
+    async fn owns_repository(
+        &self,
+        owner_id: Uuid,
+        repo_owner: &str,
+        repo_name: &str,
+    ) -> StoreResult<bool> {
+        let owns: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM projects WHERE owner_id = $1
+                            AND lower(repo_owner) = lower($2) AND lower(repo_name) = lower($3))",
+        )
+        .bind(owner_id)
+        .bind(repo_owner)
+        .bind(repo_name)
+        .fetch_one(&self.0)
+        .await?;
+        Ok(owns)
+    }
 }

@@ -118,30 +118,6 @@ impl GitHubForge {
         Self::new(GitHubConfig::from_settings(settings), oauth)
     }
 
-    /// Which credentials a project uses: its GitHub App installation if it
-    /// has one, else its owner's OAuth token if the owner connected GitHub,
-    /// else the personal token if one is configured, else none.
-    pub async fn access_for(&self, project: &Project) -> Result<Access, ForgeError> {
-        if let Some(installation_id) = project.github_installation_id {
-            return Ok(Access::Installation { installation_id });
-        }
-        if let Some(oauth) = &self.oauth {
-            let connected = oauth
-                .is_connected(project.owner_id)
-                .await
-                .map_err(|e| oauth_error(&e))?;
-            if connected {
-                return Ok(Access::OAuthUser {
-                    user_id: project.owner_id,
-                });
-            }
-        }
-        Ok(match &self.personal_token {
-            Some(token) => Access::Token(token.clone()),
-            None => Access::Anonymous,
-        })
-    }
-
     /// The token `access` stands for right now.
     async fn credential(&self, access: &Access) -> Result<Credential, ForgeError> {
         let token = match access {
@@ -248,6 +224,30 @@ impl GitHubForge {
 impl Forge for GitHubForge {
     fn name(&self) -> &'static str {
         "github"
+    }
+
+    /// Which credentials a project uses: its GitHub App installation if it
+    /// has one, else its owner's OAuth token if the owner connected GitHub,
+    /// else the personal token if one is configured, else none.
+    async fn access_for(&self, project: &Project) -> Result<Access, ForgeError> {
+        if let Some(installation_id) = project.github_installation_id {
+            return Ok(Access::Installation { installation_id });
+        }
+        if let Some(oauth) = &self.oauth {
+            let connected = oauth
+                .is_connected(project.owner_id)
+                .await
+                .map_err(|e| oauth_error(&e))?;
+            if connected {
+                return Ok(Access::OAuthUser {
+                    user_id: project.owner_id,
+                });
+            }
+        }
+        Ok(match &self.personal_token {
+            Some(token) => Access::Token(token.clone()),
+            None => Access::Anonymous,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(owner = %repo.owner, repo = %repo.name))]
