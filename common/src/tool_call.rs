@@ -14,58 +14,125 @@ pub struct Edit {
     pub replace: String,
 }
 
-/// A tool call. `tool` names the tool; the other fields are its arguments.
-/// Every path is relative to the repository root.
+/// A tool call. `tool` names the tool; the other fields are its arguments,
+/// flat beside it (`{"tool": "read_file", "path": "src/main.rs"}`). Every
+/// path is relative to the repository root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "tool", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "tool", rename_all = "snake_case")]
 pub enum ToolCall {
-    /// A text file, whole or lines `start_line..=end_line` (1-based).
-    ReadFile {
-        path: String,
-        start_line: Option<u32>,
-        end_line: Option<u32>,
-    },
-    /// Creates or replaces a file; parent directories are created.
-    WriteFile { path: String, content: String },
-    /// Applies the edits in order; if any does not match exactly once,
-    /// nothing is written.
-    EditFile { path: String, edits: Vec<Edit> },
-    /// Entries under a directory (the root when `path` is left out). `.git/`
-    /// and what `.gitignore` ignores are left out unless `include_ignored`.
-    ListFiles {
-        path: Option<String>,
-        recursive: Option<bool>,
-        limit: Option<u32>,
-        include_ignored: Option<bool>,
-    },
-    /// Deletes a file (not a directory).
-    DeleteFile { path: String },
-    /// Runs a shell command line in the repository (or `cwd` inside it).
-    RunShell {
-        command: String,
-        cwd: Option<String>,
-        timeout_ms: Option<u64>,
-    },
-    /// Runs the project's package manager (npm, pnpm, yarn, bun, cargo,
-    /// pip, uv, poetry or go, detected from its files) with `args`.
-    RunPackageManager { args: Vec<String> },
-    /// Runs git with `args`; only read and local-change subcommands.
-    RunGit { args: Vec<String> },
+    ReadFile(ReadFileArgs),
+    WriteFile(WriteFileArgs),
+    EditFile(EditFileArgs),
+    ListFiles(ListFilesArgs),
+    DeleteFile(DeleteFileArgs),
+    RunShell(RunShellArgs),
+    RunPackageManager(RunPackageManagerArgs),
+    RunGit(RunGitArgs),
 }
 
 impl ToolCall {
+    /// Every tool, as `tool` names it.
+    pub const NAMES: [&'static str; 8] = [
+        "read_file",
+        "write_file",
+        "edit_file",
+        "list_files",
+        "delete_file",
+        "run_shell",
+        "run_package_manager",
+        "run_git",
+    ];
+
     pub fn name(&self) -> &'static str {
         match self {
-            Self::ReadFile { .. } => "read_file",
-            Self::WriteFile { .. } => "write_file",
-            Self::EditFile { .. } => "edit_file",
-            Self::ListFiles { .. } => "list_files",
-            Self::DeleteFile { .. } => "delete_file",
-            Self::RunShell { .. } => "run_shell",
-            Self::RunPackageManager { .. } => "run_package_manager",
-            Self::RunGit { .. } => "run_git",
+            Self::ReadFile(_) => "read_file",
+            Self::WriteFile(_) => "write_file",
+            Self::EditFile(_) => "edit_file",
+            Self::ListFiles(_) => "list_files",
+            Self::DeleteFile(_) => "delete_file",
+            Self::RunShell(_) => "run_shell",
+            Self::RunPackageManager(_) => "run_package_manager",
+            Self::RunGit(_) => "run_git",
         }
     }
+}
+
+/// `read_file`: a text file, whole or lines `start_line..=end_line`
+/// (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadFileArgs {
+    pub path: String,
+    pub start_line: Option<u32>,
+    pub end_line: Option<u32>,
+}
+
+/// `write_file`: creates or replaces a file; parent directories are
+/// created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WriteFileArgs {
+    pub path: String,
+    pub content: String,
+}
+
+/// `edit_file`: applies the edits in order; if any does not match exactly
+/// once, nothing is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditFileArgs {
+    pub path: String,
+    pub edits: Vec<Edit>,
+}
+
+/// `list_files`: entries under a directory (the root when `path` is left
+/// out). `.git/` and what `.gitignore` ignores are left out unless
+/// `include_ignored`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListFilesArgs {
+    pub path: Option<String>,
+    /// Descend into subdirectories; `false` when left out.
+    pub recursive: Option<bool>,
+    /// Most entries to return; a default when left out.
+    pub limit: Option<u32>,
+    pub include_ignored: Option<bool>,
+}
+
+/// `delete_file`: deletes a file (not a directory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteFileArgs {
+    pub path: String,
+}
+
+/// `run_shell`: runs a shell command line in the repository (or `cwd`
+/// inside it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunShellArgs {
+    pub command: String,
+    pub cwd: Option<String>,
+    /// Killed after this long; a default when left out. Longer than the
+    /// configured maximum is refused.
+    pub timeout_ms: Option<u64>,
+}
+
+/// `run_package_manager`: runs the project's package manager (npm, pnpm,
+/// yarn, bun, cargo, pip, uv, poetry or go, detected from its files) with
+/// `args`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunPackageManagerArgs {
+    pub args: Vec<String>,
+}
+
+/// `run_git`: runs git with `args`; only read and local-change
+/// subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunGitArgs {
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]

@@ -12,7 +12,9 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use hero_common::redact::Redactor;
-use hero_common::tool_call::{Edit, ToolCall};
+use hero_common::tool_call::{
+    Edit, EditFileArgs, ReadFileArgs, RunShellArgs, ToolCall, WriteFileArgs,
+};
 use hero_tests::local_sandboxes::TempProvider;
 use hero_worker::sandbox::local::IsolationMode;
 use hero_worker::sandbox::{CreateSpec, ExecRequest, SandboxProvider, exec_collect};
@@ -83,11 +85,11 @@ async fn main() {
     let tool_read = median(2000, || async {
         toolbox
             .run(
-                ToolCall::ReadFile {
+                ToolCall::ReadFile(ReadFileArgs {
                     path: "src/lib.rs".to_owned(),
                     start_line: None,
                     end_line: None,
-                },
+                }),
                 None,
             )
             .await
@@ -105,11 +107,11 @@ async fn main() {
     let tool_exec = median(100, || async {
         toolbox
             .run(
-                ToolCall::RunShell {
+                ToolCall::RunShell(RunShellArgs {
                     command: "true".to_owned(),
                     cwd: None,
                     timeout_ms: None,
-                },
+                }),
                 None,
             )
             .await
@@ -125,10 +127,10 @@ async fn main() {
     let tool_write = median(1000, || async {
         toolbox
             .run(
-                ToolCall::WriteFile {
+                ToolCall::WriteFile(WriteFileArgs {
                     path: "src/lib.rs".to_owned(),
                     content: text.clone(),
-                },
+                }),
                 None,
             )
             .await
@@ -151,10 +153,10 @@ async fn main() {
         ];
         toolbox
             .run(
-                ToolCall::EditFile {
+                ToolCall::EditFile(EditFileArgs {
                     path: "src/lib.rs".to_owned(),
                     edits,
-                },
+                }),
                 None,
             )
             .await

@@ -11,6 +11,7 @@ pub mod secrets;
 use axum::Router;
 use axum::http::{Method, StatusCode, Uri};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,7 +22,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Hero", description = "Run AI coding agents in cloud sandboxes."),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ToolArgumentsBesideTheirTag),
     // The agent tools' calls and results travel in `run_tool` jobs.
     components(schemas(
         hero_common::tool_call::ToolCall,
@@ -48,6 +49,42 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The document shows each tool's arguments beside `tool` as
+/// `allOf: [arguments, {tool}]`. The `additionalProperties: false` utoipa
+/// derives from the arguments' `deny_unknown_fields` would, read strictly,
+/// refuse `tool` itself, so it is dropped from those schemas; the server
+/// still refuses unknown fields.
+struct ToolArgumentsBesideTheirTag;
+
+impl Modify for ToolArgumentsBesideTheirTag {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::OneOf(call))) = components.schemas.get("ToolCall") else {
+            return;
+        };
+        let arguments: Vec<String> = call
+            .items
+            .iter()
+            .filter_map(|variant| match variant {
+                RefOr::T(Schema::AllOf(parts)) => parts.items.iter().find_map(|part| match part {
+                    RefOr::Ref(reference) => reference.ref_location.rsplit('/').next(),
+                    RefOr::T(_) => None,
+                }),
+                _ => None,
+            })
+            .map(str::to_owned)
+            .collect();
+
+        for name in arguments {
+            if let Some(RefOr::T(Schema::Object(schema))) = components.schemas.get_mut(&name) {
+                schema.additional_properties = None;
+            }
+        }
     }
 }
 

@@ -72,6 +72,13 @@ pub struct ParamsError {
 }
 
 impl ParamsError {
+    fn whole(message: impl Into<String>) -> Self {
+        Self {
+            field: "params".to_owned(),
+            message: message.into(),
+        }
+    }
+
     fn at(field: &str, message: impl Into<String>) -> Self {
         Self {
             field: format!("params.{field}"),
@@ -85,7 +92,7 @@ impl JobParams {
     pub fn parse(kind: JobKind, params: &serde_json::Value) -> Result<Self, ParamsError> {
         let parsed = match kind {
             JobKind::Hydrate => Self::Hydrate(typed(params)?),
-            JobKind::RunTool => Self::RunTool(typed(params)?),
+            JobKind::RunTool => Self::RunTool(tool_call(params)?),
             JobKind::Sync => Self::Sync(typed(params)?),
             JobKind::SubmitPr => Self::SubmitPr(typed(params)?),
         };
@@ -131,6 +138,47 @@ impl JobParams {
     }
 }
 
+/// A `run_tool` call, read in two steps: serde reads an internally tagged
+/// enum through a buffer that serde_path_to_error cannot see into, which
+/// would lose the path of a bad argument. So `tool` is taken out here and
+/// the other fields go straight to that tool's struct.
+fn tool_call(params: &serde_json::Value) -> Result<ToolCall, ParamsError> {
+    let Some(fields) = params.as_object() else {
+        return Err(ParamsError::whole("expected an object with a `tool`"));
+    };
+    let mut args = fields.clone();
+    let tool = match args.remove("tool") {
+        Some(serde_json::Value::String(tool)) => tool,
+        Some(_) => return Err(ParamsError::at("tool", must_be_a_tool("must be a string"))),
+        None => return Err(ParamsError::at("tool", must_be_a_tool("missing"))),
+    };
+
+    let args = serde_json::Value::Object(args);
+    let call = match tool.as_str() {
+        "read_file" => ToolCall::ReadFile(typed(&args)?),
+        "write_file" => ToolCall::WriteFile(typed(&args)?),
+        "edit_file" => ToolCall::EditFile(typed(&args)?),
+        "list_files" => ToolCall::ListFiles(typed(&args)?),
+        "delete_file" => ToolCall::DeleteFile(typed(&args)?),
+        "run_shell" => ToolCall::RunShell(typed(&args)?),
+        "run_package_manager" => ToolCall::RunPackageManager(typed(&args)?),
+        "run_git" => ToolCall::RunGit(typed(&args)?),
+        unknown => {
+            let problem = format!("unknown tool `{unknown}`");
+            return Err(ParamsError::at("tool", must_be_a_tool(&problem)));
+        }
+    };
+    Ok(call)
+}
+
+fn must_be_a_tool(problem: &str) -> String {
+    let names: Vec<String> = ToolCall::NAMES
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect();
+    format!("{problem}; expected one of {}", names.join(", "))
+}
+
 /// Deserialises with the path of the first field that does not fit.
 fn typed<T: DeserializeOwned>(params: &serde_json::Value) -> Result<T, ParamsError> {
     serde_path_to_error::deserialize(params).map_err(|error| {
@@ -142,10 +190,7 @@ fn typed<T: DeserializeOwned>(params: &serde_json::Value) -> Result<T, ParamsErr
             .unwrap_or_default()
             .to_owned();
         if path == "." {
-            ParamsError {
-                field: "params".to_owned(),
-                message,
-            }
+            ParamsError::whole(message)
         } else {
             ParamsError::at(&path, message)
         }
@@ -205,6 +250,92 @@ mod tests {
         );
         assert_eq!(e.field, "params.edits[0].find");
         assert!(e.message.contains("expected a string"), "{e}");
+    }
+
+    #[test]
+    fn every_tool_is_read_as_its_wire_shape_says() {
+        let calls = [
+            json!({"tool": "read_file", "path": "a", "start_line": 2, "end_line": 3}),
+            json!({"tool": "write_file", "path": "a", "content": "x"}),
+            json!({"tool": "edit_file", "path": "a", "edits": [{"find": "x", "replace": "y"}]}),
+            json!({"tool": "list_files", "path": "src", "recursive": true, "limit": 5, "include_ignored": false}),
+            json!({"tool": "delete_file", "path": "a"}),
+            json!({"tool": "run_shell", "command": "ls", "cwd": "src", "timeout_ms": 1000}),
+            json!({"tool": "run_package_manager", "args": ["test"]}),
+            json!({"tool": "run_git", "args": ["status"]}),
+        ];
+
+        let mut names = Vec::new();
+        for wire in calls {
+            let JobParams::RunTool(call) = JobParams::parse(JobKind::RunTool, &wire).unwrap()
+            else {
+                panic!("{wire} is not a tool call");
+            };
+            let derived: ToolCall = serde_json::from_value(wire.clone()).unwrap();
+
+            assert_eq!(call, derived, "{wire}");
+            assert_eq!(serde_json::to_value(&call).unwrap(), wire);
+            assert_eq!(wire["tool"], call.name());
+            names.push(call.name());
+        }
+        assert_eq!(names, ToolCall::NAMES);
+    }
+
+    #[test]
+    fn a_tool_argument_of_the_wrong_type_is_named_by_its_path() {
+        let e = error(
+            JobKind::RunTool,
+            json!({"tool": "read_file", "path": "a", "start_line": "two"}),
+        );
+
+        assert_eq!(e.field, "params.start_line");
+        assert!(e.message.contains("expected u32"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_tool_argument_is_named_in_the_object_that_lacks_it() {
+        let top = error(JobKind::RunTool, json!({"tool": "write_file", "path": "a"}));
+        let nested = error(
+            JobKind::RunTool,
+            json!({"tool": "edit_file", "path": "a", "edits": [{"find": "x"}]}),
+        );
+
+        assert_eq!(top.field, "params");
+        assert_eq!(top.message, "missing field `content`");
+        assert_eq!(nested.field, "params.edits[0]");
+        assert_eq!(nested.message, "missing field `replace`");
+    }
+
+    #[test]
+    fn an_unknown_tool_argument_is_named_by_its_path() {
+        let e = error(
+            JobKind::RunTool,
+            json!({"tool": "read_file", "path": "a", "mode": "fast"}),
+        );
+
+        assert_eq!(e.field, "params.mode");
+        assert!(e.message.contains("unknown field `mode`"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_or_unknown_tool_is_named_with_the_tools_there_are() {
+        let missing = error(JobKind::RunTool, json!({"path": "a"}));
+        let unknown = error(JobKind::RunTool, json!({"tool": "format_disk"}));
+        let not_a_name = error(JobKind::RunTool, json!({"tool": 7}));
+        let not_an_object = error(JobKind::RunTool, json!(["read_file"]));
+
+        for e in [&missing, &unknown, &not_a_name] {
+            assert_eq!(e.field, "params.tool");
+            assert!(e.message.contains("`read_file`, `write_file`"), "{e}");
+            assert!(e.message.contains("`run_git`"), "{e}");
+        }
+        assert!(missing.message.starts_with("missing"), "{missing}");
+        assert!(unknown.message.contains("`format_disk`"), "{unknown}");
+        assert!(
+            not_a_name.message.starts_with("must be a string"),
+            "{not_a_name}"
+        );
+        assert_eq!(not_an_object.field, "params");
     }
 
     #[test]

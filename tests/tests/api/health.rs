@@ -73,3 +73,40 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
     );
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_tool_with_its_arguments() {
+    let app = TestApp::spawn().await;
+
+    let doc: Value = app
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let schemas = &doc["components"]["schemas"];
+    let variants = schemas["ToolCall"]["oneOf"].as_array().unwrap();
+    let mut tools = Vec::new();
+    for variant in variants {
+        let [arguments, tag] = variant["allOf"].as_array().unwrap().as_slice() else {
+            panic!("{variant}");
+        };
+        let tool = tag["properties"]["tool"]["enum"][0].as_str().unwrap();
+        let name = arguments["$ref"].as_str().unwrap();
+        let arguments = &schemas[name.trim_start_matches("#/components/schemas/")];
+
+        assert!(arguments["properties"].is_object(), "{tool}: {arguments}");
+        assert!(arguments["description"].is_string(), "{tool}: {arguments}");
+        // `tool` sits beside the arguments, so they must not forbid it.
+        assert!(arguments.get("additionalProperties").is_none(), "{tool}");
+        tools.push(tool);
+    }
+    assert_eq!(tools, hero_common::tool_call::ToolCall::NAMES);
+    assert_eq!(
+        schemas["EditFileArgs"]["properties"]["edits"]["items"]["$ref"],
+        "#/components/schemas/Edit"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hero_common::domain::NewProject;
 use hero_common::redact::Redactor;
 use hero_common::store::Stores;
-use hero_common::tool_call::ToolCall;
+use hero_common::tool_call::{ToolCall, WriteFileArgs};
 use hero_tests::TestDb;
 use hero_tests::fake_github::{Endpoint, Fault};
 use hero_tests::local_sandboxes::TempProvider;
@@ -109,10 +109,10 @@ async fn a_repository_is_hydrated_changed_synced_and_turned_into_exactly_one_pul
         Vec::new(),
         ToolLimits::default(),
     );
-    let write = ToolCall::WriteFile {
+    let write = ToolCall::WriteFile(WriteFileArgs {
         path: "src/widget.js".to_owned(),
         content: "module.exports = 42;\n".to_owned(),
-    };
+    });
     let written = toolbox.run(write, None).await.unwrap();
 
     // Sync to an agent branch, then open the pull request twice, the first

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use hero_common::redact::Redactor;
-use hero_common::tool_call::{ToolCall, ToolError, ToolResult};
+use hero_common::tool_call::{
+    ReadFileArgs, RunShellArgs, ToolCall, ToolError, ToolResult, WriteFileArgs,
+};
 use hero_tests::fake_e2b::FakeE2b;
 use hero_tests::local_sandboxes::TempProvider;
 use hero_worker::sandbox::e2b::E2bProvider;
@@ -125,26 +127,26 @@ fn spec() -> CreateSpec {
 }
 
 pub fn read(path: &str) -> ToolCall {
-    ToolCall::ReadFile {
+    ToolCall::ReadFile(ReadFileArgs {
         path: path.to_owned(),
         start_line: None,
         end_line: None,
-    }
+    })
 }
 
 pub fn write(path: &str, content: &str) -> ToolCall {
-    ToolCall::WriteFile {
+    ToolCall::WriteFile(WriteFileArgs {
         path: path.to_owned(),
         content: content.to_owned(),
-    }
+    })
 }
 
 pub fn shell(command: &str) -> ToolCall {
-    ToolCall::RunShell {
+    ToolCall::RunShell(RunShellArgs {
         command: command.to_owned(),
         cwd: None,
         timeout_ms: None,
-    }
+    })
 }
 
 /// The content of a `read_file` result.

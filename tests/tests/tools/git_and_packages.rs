@@ -1,13 +1,15 @@
 //! `run_git` and `run_package_manager` on a local sandbox.
 
-use hero_common::tool_call::{ToolCall, ToolErrorCode, ToolResult};
+use hero_common::tool_call::{
+    RunGitArgs, RunPackageManagerArgs, ToolCall, ToolErrorCode, ToolResult,
+};
 
 use crate::fixture::{Fixture, command_output, write};
 
 fn git(args: &[&str]) -> ToolCall {
-    ToolCall::RunGit {
+    ToolCall::RunGit(RunGitArgs {
         args: args.iter().map(|a| (*a).to_owned()).collect(),
-    }
+    })
 }
 
 #[tokio::test]
@@ -76,9 +78,9 @@ async fn the_package_manager_is_detected_from_lock_files_and_run() {
     f.sh(r#"printf '{"name":"demo","version":"1.0.0"}' > package.json && printf '{"lockfileVersion":3}' > package-lock.json"#).await;
 
     let result = f
-        .run(ToolCall::RunPackageManager {
+        .run(ToolCall::RunPackageManager(RunPackageManagerArgs {
             args: vec!["--version".to_owned()],
-        })
+        }))
         .await
         .unwrap();
 
@@ -99,9 +101,9 @@ async fn without_a_manifest_or_lock_file_there_is_no_package_manager() {
     let f = Fixture::local().await;
 
     let error = f
-        .run(ToolCall::RunPackageManager {
+        .run(ToolCall::RunPackageManager(RunPackageManagerArgs {
             args: vec!["install".to_owned()],
-        })
+        }))
         .await
         .unwrap_err();
 

@@ -2,7 +2,9 @@
 //! try, and the lookalikes that must still work. Local sandboxes under
 //! bubblewrap; the escape targets exist, so a leak would show.
 
-use hero_common::tool_call::{Edit, ToolCall, ToolErrorCode};
+use hero_common::tool_call::{
+    DeleteFileArgs, Edit, EditFileArgs, ListFilesArgs, ToolCall, ToolErrorCode,
+};
 
 use crate::fixture::{Fixture, command_output, content, read, shell, write};
 
@@ -40,28 +42,28 @@ async fn absolute_and_dot_dot_paths_are_refused_for_every_file_tool() {
         assert_outside(f.run(read(path)).await);
         assert_outside(f.run(write(path, "x")).await);
         assert_outside(
-            f.run(ToolCall::DeleteFile {
+            f.run(ToolCall::DeleteFile(DeleteFileArgs {
                 path: path.to_owned(),
-            })
+            }))
             .await,
         );
         assert_outside(
-            f.run(ToolCall::EditFile {
+            f.run(ToolCall::EditFile(EditFileArgs {
                 path: path.to_owned(),
                 edits: vec![Edit {
                     find: "p".to_owned(),
                     replace: "q".to_owned(),
                 }],
-            })
+            }))
             .await,
         );
         assert_outside(
-            f.run(ToolCall::ListFiles {
+            f.run(ToolCall::ListFiles(ListFilesArgs {
                 path: Some(path.to_owned()),
                 recursive: None,
                 limit: None,
                 include_ignored: None,
-            })
+            }))
             .await,
         );
     }
@@ -171,16 +173,16 @@ async fn forbidden_files_are_refused_directly_through_symlinks_and_in_other_case
     for call in [
         write(".env", "DB_PASSWORD=changed"),
         write("innocent.txt", "x"),
-        ToolCall::DeleteFile {
+        ToolCall::DeleteFile(DeleteFileArgs {
             path: ".env".to_owned(),
-        },
-        ToolCall::EditFile {
+        }),
+        ToolCall::EditFile(EditFileArgs {
             path: ".env".to_owned(),
             edits: vec![Edit {
                 find: "hunter2".to_owned(),
                 replace: "x".to_owned(),
             }],
-        },
+        }),
     ] {
         assert_eq!(
             f.run(call).await.unwrap_err().code,

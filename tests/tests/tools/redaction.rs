@@ -1,6 +1,6 @@
 //! No secret value survives into a result or an error.
 
-use hero_common::tool_call::ToolCall;
+use hero_common::tool_call::{EditFileArgs, RunGitArgs, ToolCall};
 
 use crate::fixture::{Fixture, SECRET, content, read, write};
 
@@ -25,13 +25,13 @@ async fn a_secret_in_an_error_message_is_redacted() {
         .await
         .unwrap_err();
     let edit = f
-        .run(ToolCall::EditFile {
+        .run(ToolCall::EditFile(EditFileArgs {
             path: "src/lib.rs".to_owned(),
             edits: vec![hero_common::tool_call::Edit {
                 find: SECRET.to_owned(),
                 replace: String::new(),
             }],
-        })
+        }))
         .await
         .unwrap_err();
 
@@ -46,16 +46,16 @@ async fn a_secret_in_git_output_is_redacted() {
         .await
         .unwrap();
 
-    f.run(ToolCall::RunGit {
+    f.run(ToolCall::RunGit(RunGitArgs {
         args: vec!["add".to_owned(), "notes.txt".to_owned()],
-    })
+    }))
     .await
     .unwrap();
 
     let result = f
-        .run(ToolCall::RunGit {
+        .run(ToolCall::RunGit(RunGitArgs {
             args: vec!["diff".to_owned(), "--cached".to_owned()],
-        })
+        }))
         .await
         .unwrap();
 

@@ -1,6 +1,9 @@
 //! File and shell tool checks that every provider must pass.
 
-use hero_common::tool_call::{Edit, ListedKind, ToolCall, ToolErrorCode, ToolResult};
+use hero_common::tool_call::{
+    DeleteFileArgs, Edit, EditFileArgs, ListFilesArgs, ListedKind, ReadFileArgs, RunShellArgs,
+    ToolCall, ToolErrorCode, ToolResult,
+};
 use hero_worker::sandbox::OutputStream;
 
 use crate::fixture::{Fixture, SECRET, command_output, content, read, shell, write};
@@ -8,11 +11,11 @@ use crate::fixture::{Fixture, SECRET, command_output, content, read, shell, writ
 pub async fn read_file_returns_text_and_line_ranges(f: Fixture) {
     let whole = f.run(read("src/lib.rs")).await.unwrap();
     let middle = f
-        .run(ToolCall::ReadFile {
+        .run(ToolCall::ReadFile(ReadFileArgs {
             path: "src/lib.rs".to_owned(),
             start_line: Some(2),
             end_line: Some(3),
-        })
+        }))
         .await
         .unwrap();
 
@@ -60,7 +63,7 @@ pub async fn write_file_creates_parents_and_edit_file_applies_edits_in_order(f: 
         .unwrap();
 
     let edited = f
-        .run(ToolCall::EditFile {
+        .run(ToolCall::EditFile(EditFileArgs {
             path: "new/dir/app.txt".to_owned(),
             edits: vec![
                 Edit {
@@ -72,7 +75,7 @@ pub async fn write_file_creates_parents_and_edit_file_applies_edits_in_order(f: 
                     replace: "delta".to_owned(),
                 },
             ],
-        })
+        }))
         .await
         .unwrap();
 
@@ -95,7 +98,7 @@ pub async fn an_edit_that_is_not_unique_writes_nothing_and_says_which(f: Fixture
         .unwrap();
 
     let error = f
-        .run(ToolCall::EditFile {
+        .run(ToolCall::EditFile(EditFileArgs {
             path: "t.txt".to_owned(),
             edits: vec![
                 Edit {
@@ -107,17 +110,17 @@ pub async fn an_edit_that_is_not_unique_writes_nothing_and_says_which(f: Fixture
                     replace: "x = 2".to_owned(),
                 },
             ],
-        })
+        }))
         .await
         .unwrap_err();
     let no_match = f
-        .run(ToolCall::EditFile {
+        .run(ToolCall::EditFile(EditFileArgs {
             path: "t.txt".to_owned(),
             edits: vec![Edit {
                 find: "zzz".to_owned(),
                 replace: "".to_owned(),
             }],
-        })
+        }))
         .await
         .unwrap_err();
 
@@ -135,11 +138,13 @@ pub async fn an_edit_that_is_not_unique_writes_nothing_and_says_which(f: Fixture
 }
 
 pub async fn list_files_leaves_out_git_and_ignored_files_unless_asked(f: Fixture) {
-    let listed = |recursive, include_ignored| ToolCall::ListFiles {
-        path: None,
-        recursive: Some(recursive),
-        limit: None,
-        include_ignored: Some(include_ignored),
+    let listed = |recursive, include_ignored| {
+        ToolCall::ListFiles(ListFilesArgs {
+            path: None,
+            recursive: Some(recursive),
+            limit: None,
+            include_ignored: Some(include_ignored),
+        })
     };
 
     let flat = f.run(listed(false, false)).await.unwrap();
@@ -177,12 +182,12 @@ pub async fn list_files_leaves_out_git_and_ignored_files_unless_asked(f: Fixture
 
 pub async fn list_files_stops_at_its_limit(f: Fixture) {
     let result = f
-        .run(ToolCall::ListFiles {
+        .run(ToolCall::ListFiles(ListFilesArgs {
             path: None,
             recursive: Some(true),
             limit: Some(2),
             include_ignored: None,
-        })
+        }))
         .await
         .unwrap();
 
@@ -193,14 +198,14 @@ pub async fn list_files_stops_at_its_limit(f: Fixture) {
 
 pub async fn delete_file_deletes_files_but_not_directories(f: Fixture) {
     let deleted = f
-        .run(ToolCall::DeleteFile {
+        .run(ToolCall::DeleteFile(DeleteFileArgs {
             path: "docs/README.md".to_owned(),
-        })
+        }))
         .await;
     let directory = f
-        .run(ToolCall::DeleteFile {
+        .run(ToolCall::DeleteFile(DeleteFileArgs {
             path: "src".to_owned(),
-        })
+        }))
         .await
         .unwrap_err();
 
@@ -229,19 +234,19 @@ pub async fn run_shell_reports_exit_code_and_separate_output(f: Fixture) {
 pub async fn run_shell_runs_in_the_repository_or_a_cwd_inside_it(f: Fixture) {
     let root = f.run(shell("pwd")).await.unwrap();
     let sub = f
-        .run(ToolCall::RunShell {
+        .run(ToolCall::RunShell(RunShellArgs {
             command: "pwd".to_owned(),
             cwd: Some("src".to_owned()),
             timeout_ms: None,
-        })
+        }))
         .await
         .unwrap();
     let outside = f
-        .run(ToolCall::RunShell {
+        .run(ToolCall::RunShell(RunShellArgs {
             command: "pwd".to_owned(),
             cwd: Some("..".to_owned()),
             timeout_ms: None,
-        })
+        }))
         .await
         .unwrap_err();
 
@@ -252,11 +257,11 @@ pub async fn run_shell_runs_in_the_repository_or_a_cwd_inside_it(f: Fixture) {
 
 pub async fn a_command_past_its_timeout_is_killed_and_flagged(f: Fixture) {
     let result = f
-        .run(ToolCall::RunShell {
+        .run(ToolCall::RunShell(RunShellArgs {
             command: "echo started; sleep 30".to_owned(),
             cwd: None,
             timeout_ms: Some(500),
-        })
+        }))
         .await
         .unwrap();
     let output = command_output(&result);

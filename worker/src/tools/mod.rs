@@ -125,38 +125,28 @@ impl Toolbox {
         }
 
         let result = match call {
-            ToolCall::ReadFile {
-                path,
-                start_line,
-                end_line,
-            } => self.read_file(&path, start_line, end_line).await,
-            ToolCall::WriteFile { path, content } => self.write_file(&path, &content).await,
-            ToolCall::EditFile { path, edits } => self.edit_file(&path, &edits).await,
-            ToolCall::ListFiles {
-                path,
-                recursive,
-                limit,
-                include_ignored,
-            } => {
+            ToolCall::ReadFile(args) => {
+                self.read_file(&args.path, args.start_line, args.end_line)
+                    .await
+            }
+            ToolCall::WriteFile(args) => self.write_file(&args.path, &args.content).await,
+            ToolCall::EditFile(args) => self.edit_file(&args.path, &args.edits).await,
+            ToolCall::ListFiles(args) => {
                 self.list_files(
-                    path.as_deref().unwrap_or(""),
-                    recursive.unwrap_or(false),
-                    limit,
-                    include_ignored.unwrap_or(false),
+                    args.path.as_deref().unwrap_or(""),
+                    args.recursive.unwrap_or(false),
+                    args.limit,
+                    args.include_ignored.unwrap_or(false),
                 )
                 .await
             }
-            ToolCall::DeleteFile { path } => self.delete_file(&path).await,
-            ToolCall::RunShell {
-                command,
-                cwd,
-                timeout_ms,
-            } => {
-                self.run_shell(&command, cwd.as_deref(), timeout_ms, events)
+            ToolCall::DeleteFile(args) => self.delete_file(&args.path).await,
+            ToolCall::RunShell(args) => {
+                self.run_shell(&args.command, args.cwd.as_deref(), args.timeout_ms, events)
                     .await
             }
-            ToolCall::RunPackageManager { args } => self.run_package_manager(&args, events).await,
-            ToolCall::RunGit { args } => self.run_git(&args, events).await,
+            ToolCall::RunPackageManager(args) => self.run_package_manager(&args.args, events).await,
+            ToolCall::RunGit(args) => self.run_git(&args.args, events).await,
         };
         match result {
             Ok(result) => Ok(self.redact_result(result)),
@@ -253,12 +243,12 @@ fn redact_strings(redactor: &Redactor, value: &mut serde_json::Value) {
 
 fn operation_of(call: &ToolCall) -> Operation {
     match call {
-        ToolCall::ReadFile { .. } | ToolCall::ListFiles { .. } => Operation::Read,
-        ToolCall::WriteFile { .. } => Operation::Write,
-        ToolCall::EditFile { .. } => Operation::Edit,
-        ToolCall::DeleteFile { .. } => Operation::Delete,
-        ToolCall::RunShell { .. } | ToolCall::RunPackageManager { .. } => Operation::Terminal,
-        ToolCall::RunGit { .. } => Operation::Git,
+        ToolCall::ReadFile(_) | ToolCall::ListFiles(_) => Operation::Read,
+        ToolCall::WriteFile(_) => Operation::Write,
+        ToolCall::EditFile(_) => Operation::Edit,
+        ToolCall::DeleteFile(_) => Operation::Delete,
+        ToolCall::RunShell(_) | ToolCall::RunPackageManager(_) => Operation::Terminal,
+        ToolCall::RunGit(_) => Operation::Git,
     }
 }
 
