@@ -16,3 +16,4 @@ pub mod telemetry;
 pub mod tool_call;
 pub mod validate;
 pub mod vault;
+pub mod webhook_triggers;

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::crypto::Sealed;
 use crate::domain::{
-    ApiTokenInfo, AuditEntry, AuditRecord, NewProject, NewPullRequest, Project, ProjectChanges,
-    PullRequestRecord, SealedSecret, SecretMetadata, StoredSecret, User,
+    ApiTokenInfo, AuditEntry, AuditRecord, Delivery, NewDelivery, NewProject, NewPullRequest,
+    Project, ProjectChanges, PullRequestRecord, SealedSecret, SecretMetadata, StoredSecret, User,
 };
 use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
 
@@ -62,6 +62,9 @@ pub trait ProjectStore: Send + Sync {
     /// The project whoever owns it: for workers, which act on jobs already
     /// checked against their owner.
     async fn find(&self, id: Uuid) -> StoreResult<Option<Project>>;
+    /// Every project linked to the repository `owner/name`, whoever owns
+    /// it, matched ignoring case as GitHub matches names.
+    async fn find_by_repository(&self, owner: &str, name: &str) -> StoreResult<Vec<Project>>;
     /// Up to `limit` of the owner's projects with ids after `after`, oldest
     /// first (ids are time-ordered).
     async fn list(
@@ -137,6 +140,29 @@ pub trait PullRequestStore: Send + Sync {
     ) -> StoreResult<Option<PullRequestRecord>>;
     /// A project's pull requests, newest first.
     async fn list(&self, project_id: Uuid) -> StoreResult<Vec<PullRequestRecord>>;
+    /// Marks an open pull request `merged` or `closed` and returns it; one
+    /// that already ended is returned as it is, one Hero never opened is
+    /// `None`.
+    async fn record_closed(
+        &self,
+        project_id: Uuid,
+        forge: &str,
+        number: i64,
+        merged: bool,
+    ) -> StoreResult<Option<PullRequestRecord>>;
+}
+
+/// Webhook deliveries, to recognise GitHub's redeliveries and replays.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Records a delivery as it arrives. A delivery seen before (by its id,
+    /// or by the digest of its body under another id) comes back as it was
+    /// recorded: finished, or not (an earlier attempt died half-way).
+    async fn begin(&self, delivery: NewDelivery) -> StoreResult<Delivery>;
+    /// Records what a delivery did.
+    async fn finish(&self, delivery_id: &str, report: serde_json::Value) -> StoreResult<()>;
+    /// Forgets deliveries received longer than `age` ago; returns how many.
+    async fn prune(&self, age: std::time::Duration) -> StoreResult<u64>;
 }
 
 /// The job record. Per project, jobs run one at a time in acceptance
@@ -229,5 +255,6 @@ pub struct Stores {
     pub key_versions: Arc<dyn KeyVersionStore>,
     pub pull_requests: Arc<dyn PullRequestStore>,
     pub jobs: Arc<dyn JobStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
     pub health: Arc<dyn Health>,
 }
