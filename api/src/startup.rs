@@ -30,6 +30,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
+use crate::webhooks::signature::WebhookSecret;
 
 /// The API, bound to its port and ready to serve.
 pub struct Application {
@@ -82,6 +83,10 @@ impl Application {
             dispatcher: dispatcher.clone(),
             feed: feed.clone(),
             redis_client,
+            github_webhook_secret: settings
+                .github_webhook_secret
+                .clone()
+                .map(|secret| Arc::new(WebhookSecret::new(secret))),
         };
 
         let listener = TcpListener::bind(settings.bind)

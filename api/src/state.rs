@@ -8,6 +8,8 @@ use hero_common::jobs::events::StatusFeed;
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
 
+use crate::webhooks::signature::WebhookSecret;
+
 #[derive(Clone)]
 pub struct AppState {
     pub stores: Stores,
@@ -20,4 +22,7 @@ pub struct AppState {
     pub feed: StatusFeed,
     /// For connections of their own (following a job's events blocks one).
     pub redis_client: redis::Client,
+    /// Present when GITHUB_WEBHOOK_SECRET is set; without it the webhook
+    /// route refuses every delivery.
+    pub github_webhook_secret: Option<Arc<WebhookSecret>>,
 }

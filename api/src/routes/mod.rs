@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod projects;
 pub mod pull_requests;
 pub mod secrets;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{Method, StatusCode, Uri};
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "secrets", description = "Encrypted project secrets"),
         (name = "github", description = "Connecting a GitHub account"),
         (name = "jobs", description = "Work done in a project's sandbox"),
+        (name = "webhooks", description = "Signed GitHub deliveries that start configured runs"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -76,6 +78,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(github::authorize_url))
         .routes(routes!(github::exchange))
         .routes(routes!(github::connection, github::disconnect))
+        .routes(routes!(webhooks::github_webhook))
         .with_state(state)
         .split_for_parts();
 
