@@ -9,6 +9,7 @@ pub mod git_backend;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod webhooks;
 
 pub use startup::{Application, app};
 pub use state::AppState;

@@ -32,6 +32,7 @@ use crate::error::ApiError;
 use crate::routes;
 use crate::routes::git::LocalForgeServer;
 use crate::state::AppState;
+use crate::webhooks::signature::WebhookSecret;
 
 /// The API, bound to its port and ready to serve.
 pub struct Application {
@@ -90,6 +91,10 @@ impl Application {
                     tokens: ForgeTokens::new(key),
                 })
             }),
+            github_webhook_secret: settings
+                .github_webhook_secret
+                .clone()
+                .map(|secret| Arc::new(WebhookSecret::new(secret))),
         };
 
         let listener = TcpListener::bind(settings.bind)

@@ -8,6 +8,8 @@ use hero_common::jobs::events::StatusFeed;
 use hero_common::store::Stores;
 use hero_common::vault::Vault;
 
+use crate::webhooks::signature::WebhookSecret;
+
 #[derive(Clone)]
 pub struct AppState {
     pub stores: Stores,
@@ -22,4 +24,7 @@ pub struct AppState {
     pub redis_client: redis::Client,
     /// Present when this Hero serves the local forge (`HERO_FORGE=local`).
     pub local_forge: Option<Arc<crate::routes::git::LocalForgeServer>>,
+    /// Present when GITHUB_WEBHOOK_SECRET is set; without it the webhook
+    /// route refuses every delivery.
+    pub github_webhook_secret: Option<Arc<WebhookSecret>>,
 }

@@ -93,6 +93,7 @@ async fn rotate_key_moves_every_secret_to_the_new_key() {
         github_installation_id: None,
         default_branch: "main".to_owned(),
         use_cloud_sandbox: false,
+        webhook_triggers: Default::default(),
     };
     let project = stores.projects.create(owner, project).await.unwrap().id;
     let vault = Vault::open(&stores, &old, &[]).await.unwrap();

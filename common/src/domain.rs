@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::crypto::Sealed;
+use crate::webhook_triggers::WebhookTriggers;
 
 /// Someone who owns projects and holds API tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -26,7 +27,7 @@ pub struct ApiTokenInfo {
 }
 
 /// A user's link to one GitHub repository.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Project {
     pub id: Uuid,
     pub owner_id: Uuid,
@@ -36,12 +37,14 @@ pub struct Project {
     pub github_installation_id: Option<i64>,
     pub default_branch: String,
     pub use_cloud_sandbox: bool,
+    /// What GitHub events do for this project.
+    pub webhook_triggers: WebhookTriggers,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 /// A project as it is created; fields already validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
     pub name: String,
     pub repo_owner: String,
@@ -49,11 +52,12 @@ pub struct NewProject {
     pub github_installation_id: Option<i64>,
     pub default_branch: String,
     pub use_cloud_sandbox: bool,
+    pub webhook_triggers: WebhookTriggers,
 }
 
 /// Changes to a project; `None` leaves a field as it is. The installation
 /// id is doubly optional so that it can be cleared.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectChanges {
     pub name: Option<String>,
     pub repo_owner: Option<String>,
@@ -61,6 +65,8 @@ pub struct ProjectChanges {
     pub github_installation_id: Option<Option<i64>>,
     pub default_branch: Option<String>,
     pub use_cloud_sandbox: Option<bool>,
+    /// Replaces the whole trigger configuration.
+    pub webhook_triggers: Option<WebhookTriggers>,
 }
 
 /// What may be shown about a secret without revealing it.
@@ -167,4 +173,26 @@ pub struct LocalPullRequest {
     /// `open`, `closed` or `merged`.
     pub state: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// A webhook delivery as it arrives: its id, its event, and the SHA-256 of
+/// its body (to tell a replay under a new id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub delivery_id: String,
+    pub event: String,
+    pub body_sha256: [u8; 32],
+}
+
+/// A recorded webhook delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The id it was first recorded under; a replay of its body under
+    /// another id is handled as this one.
+    pub delivery_id: String,
+    pub received_at: DateTime<Utc>,
+    /// Set once its triggers ran; unset if an attempt died half-way.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What it did, once finished.
+    pub report: Option<serde_json::Value>,
 }

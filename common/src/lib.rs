@@ -17,3 +17,4 @@ pub mod telemetry;
 pub mod tool_call;
 pub mod validate;
 pub mod vault;
+pub mod webhook_triggers;

@@ -12,6 +12,7 @@ use futures_util::Stream;
 use hero_common::jobs::events::{self, JobEvent};
 use hero_common::jobs::params::JobParams;
 use hero_common::jobs::{Job, JobFilter, JobKind, JobStatus, NewJob};
+use hero_common::store::StoreError;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tracing::instrument;
@@ -89,33 +90,42 @@ pub async fn enqueue_job(
     JobParams::parse(kind, &params)
         .map_err(|error| ApiError::invalid_field(&error.field, error.message))?;
 
-    let (job, created) = state
-        .stores
-        .jobs
-        .insert(NewJob {
-            project_id: id,
-            kind,
-            params,
-            idempotency_key: label("idempotency_key", request.idempotency_key)?,
-            execution_id: label("execution_id", request.execution_id)?,
-            agent_id: label("agent_id", request.agent_id)?,
-        })
-        .await?;
+    let job = NewJob {
+        project_id: id,
+        kind,
+        params,
+        idempotency_key: label("idempotency_key", request.idempotency_key)?,
+        execution_id: label("execution_id", request.execution_id)?,
+        agent_id: label("agent_id", request.agent_id)?,
+        context: None,
+    };
+    let (job, created) = accept(&state, job).await?;
 
     let mut headers = HeaderMap::new();
-    if created {
-        hero_common::metrics::job_accepted(kind);
-        tracing::info!(job_id = %job.id, %kind, "job accepted");
-        // The fast path: an idle project's job goes to its queue now. If
-        // this fails the job is still recorded, and the dispatcher loop
-        // (or recovery) sends it.
-        if let Err(error) = state.dispatcher.dispatch_project(id).await {
-            tracing::warn!(job_id = %job.id, %error, "fast dispatch failed; the dispatcher will retry");
-        }
-    } else {
+    if !created {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok((StatusCode::ACCEPTED, headers, axum::Json(job)).into_response())
+}
+
+/// Records a job and, when its project is idle, sends it to its queue at
+/// once; `false` when its idempotency key already named this job. Every
+/// way into Hero (this route, webhooks) accepts jobs through here.
+pub async fn accept(state: &AppState, job: NewJob) -> Result<(Job, bool), StoreError> {
+    let project_id = job.project_id;
+    let (job, created) = state.stores.jobs.insert(job).await?;
+
+    if created {
+        hero_common::metrics::job_accepted(job.kind);
+        tracing::info!(job_id = %job.id, kind = %job.kind, "job accepted");
+        // The fast path: an idle project's job goes to its queue now. If
+        // this fails the job is still recorded, and the dispatcher loop
+        // (or recovery) sends it.
+        if let Err(error) = state.dispatcher.dispatch_project(project_id).await {
+            tracing::warn!(job_id = %job.id, %error, "fast dispatch failed; the dispatcher will retry");
+        }
+    }
+    Ok((job, created))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

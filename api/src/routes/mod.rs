@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod projects;
 pub mod pull_requests;
 pub mod secrets;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{Method, StatusCode, Uri};
@@ -35,6 +36,7 @@ use crate::state::AppState;
         (name = "github", description = "Connecting a GitHub account"),
         (name = "jobs", description = "Work done in a project's sandbox"),
         (name = "local forge", description = "Bare repositories and pull requests when HERO_FORGE=local"),
+        (name = "webhooks", description = "Signed GitHub deliveries that start configured runs"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -119,6 +121,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(github::authorize_url))
         .routes(routes!(github::exchange))
         .routes(routes!(github::connection, github::disconnect))
+        .routes(routes!(webhooks::github_webhook))
         .with_state(state)
         .split_for_parts();
 

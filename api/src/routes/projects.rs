@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use hero_common::domain::{NewProject, Project, ProjectChanges};
 use hero_common::validate;
+use hero_common::webhook_triggers::WebhookTriggers;
 use serde::{Deserialize, Deserializer, Serialize};
 use tracing::instrument;
 use utoipa::{IntoParams, ToSchema};
@@ -30,6 +31,8 @@ pub struct CreateProject {
     pub github_installation_id: Option<i64>,
     #[serde(default)]
     pub use_cloud_sandbox: bool,
+    /// What GitHub events do for the project; the defaults when left out.
+    pub webhook_triggers: Option<WebhookTriggers>,
 }
 
 /// Fields to change; those left out stay as they are.
@@ -45,6 +48,9 @@ pub struct UpdateProject {
     #[schema(value_type = Option<i64>)]
     pub github_installation_id: Option<Option<i64>>,
     pub use_cloud_sandbox: Option<bool>,
+    /// Replaces the whole trigger configuration; fields left out inside
+    /// it take their defaults.
+    pub webhook_triggers: Option<WebhookTriggers>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -93,6 +99,12 @@ fn check(field: &str, result: Result<(), String>) -> Result<(), ApiError> {
     result.map_err(|message| ApiError::invalid_field(field, message))
 }
 
+fn check_triggers(triggers: WebhookTriggers) -> Result<WebhookTriggers, ApiError> {
+    triggers
+        .validate()
+        .map_err(|e| ApiError::invalid_field(&format!("webhook_triggers.{}", e.field), e.message))
+}
+
 fn check_installation(id: Option<i64>) -> Result<(), ApiError> {
     match id {
         Some(id) if id <= 0 => Err(ApiError::invalid_field(
@@ -114,6 +126,7 @@ impl CreateProject {
         let default_branch = self.default_branch.unwrap_or_else(|| "main".to_owned());
         check("default_branch", validate::branch_name(&default_branch))?;
         check_installation(self.github_installation_id)?;
+        let webhook_triggers = check_triggers(self.webhook_triggers.unwrap_or_default())?;
 
         Ok(NewProject {
             name,
@@ -122,6 +135,7 @@ impl CreateProject {
             github_installation_id: self.github_installation_id,
             default_branch,
             use_cloud_sandbox: self.use_cloud_sandbox,
+            webhook_triggers,
         })
     }
 }
@@ -141,6 +155,7 @@ impl UpdateProject {
             check("default_branch", validate::branch_name(branch))?;
         }
         check_installation(self.github_installation_id.flatten())?;
+        let webhook_triggers = self.webhook_triggers.map(check_triggers).transpose()?;
 
         Ok(ProjectChanges {
             name: self.name,
@@ -149,6 +164,7 @@ impl UpdateProject {
             github_installation_id: self.github_installation_id,
             default_branch: self.default_branch,
             use_cloud_sandbox: self.use_cloud_sandbox,
+            webhook_triggers,
         })
     }
 }

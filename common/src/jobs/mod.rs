@@ -5,6 +5,7 @@
 //! naming a job to a worker. The [`dispatch::Dispatcher`] moves ready jobs
 //! from one to the other, one job per project at a time.
 
+pub mod context;
 pub mod dispatch;
 pub mod events;
 pub mod params;
@@ -18,6 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+pub use context::JobContext;
 
 /// The four kinds of job, each with its own queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -160,6 +163,8 @@ pub struct Job {
     pub idempotency_key: Option<String>,
     pub execution_id: Option<String>,
     pub agent_id: Option<String>,
+    /// The event that started the job (a webhook); absent for a client's.
+    pub context: Option<JobContext>,
     pub result: Option<serde_json::Value>,
     pub error: Option<JobFailure>,
     pub worker: Option<String>,
@@ -180,6 +185,7 @@ pub struct NewJob {
     pub idempotency_key: Option<String>,
     pub execution_id: Option<String>,
     pub agent_id: Option<String>,
+    pub context: Option<JobContext>,
 }
 
 /// A job claimed for its queue.

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use crate::crypto::Sealed;
 use crate::domain::{
-    ApiTokenInfo, AuditEntry, AuditRecord, LocalPullRequest, NewLocalPullRequest, NewProject,
-    NewPullRequest, Project, ProjectChanges, PullRequestRecord, SealedSecret, SecretMetadata,
-    StoredSecret, User,
+    ApiTokenInfo, AuditEntry, AuditRecord, Delivery, LocalPullRequest, NewDelivery,
+    NewLocalPullRequest, NewProject, NewPullRequest, Project, ProjectChanges, PullRequestRecord,
+    SealedSecret, SecretMetadata, StoredSecret, User,
 };
 use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
 
@@ -63,6 +63,9 @@ pub trait ProjectStore: Send + Sync {
     /// The project whoever owns it: for workers, which act on jobs already
     /// checked against their owner.
     async fn find(&self, id: Uuid) -> StoreResult<Option<Project>>;
+    /// Every project linked to the repository `owner/name`, whoever owns
+    /// it, matched ignoring case as GitHub matches names.
+    async fn find_by_repository(&self, owner: &str, name: &str) -> StoreResult<Vec<Project>>;
     /// Up to `limit` of the owner's projects with ids after `after`, oldest
     /// first (ids are time-ordered).
     async fn list(
@@ -146,6 +149,29 @@ pub trait PullRequestStore: Send + Sync {
     ) -> StoreResult<Option<PullRequestRecord>>;
     /// A project's pull requests, newest first.
     async fn list(&self, project_id: Uuid) -> StoreResult<Vec<PullRequestRecord>>;
+    /// Marks an open pull request `merged` or `closed` and returns it; one
+    /// that already ended is returned as it is, one Hero never opened is
+    /// `None`.
+    async fn record_closed(
+        &self,
+        project_id: Uuid,
+        forge: &str,
+        number: i64,
+        merged: bool,
+    ) -> StoreResult<Option<PullRequestRecord>>;
+}
+
+/// Webhook deliveries, to recognise GitHub's redeliveries and replays.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Records a delivery as it arrives. A delivery seen before (by its id,
+    /// or by the digest of its body under another id) comes back as it was
+    /// recorded: finished, or not (an earlier attempt died half-way).
+    async fn begin(&self, delivery: NewDelivery) -> StoreResult<Delivery>;
+    /// Records what a delivery did.
+    async fn finish(&self, delivery_id: &str, report: serde_json::Value) -> StoreResult<()>;
+    /// Forgets deliveries received longer than `age` ago; returns how many.
+    async fn prune(&self, age: std::time::Duration) -> StoreResult<u64>;
 }
 
 /// The local forge's pull requests (a GitHub repository's are GitHub's).
@@ -253,5 +279,6 @@ pub struct Stores {
     pub pull_requests: Arc<dyn PullRequestStore>,
     pub local_pull_requests: Arc<dyn LocalPullRequestStore>,
     pub jobs: Arc<dyn JobStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
     pub health: Arc<dyn Health>,
 }

@@ -8,7 +8,8 @@
 //! the app's public key, OAuth codes work once, refresh tokens rotate, and
 //! a `head` filter without `owner:` is ignored. The git server accepts the
 //! tokens the fake issued, so clone and push prove the token path.
-//! [`Faults`] makes it misbehave on demand.
+//! [`Faults`] makes it misbehave on demand; [`webhooks`] builds the
+//! signed deliveries GitHub would send.
 
 mod api;
 mod apps;
@@ -18,6 +19,7 @@ mod keys;
 mod oauth;
 mod shapes;
 mod state;
+pub mod webhooks;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -330,7 +330,7 @@ fn node_id(kind: &str, id: u64) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{kind}_{id}"))
 }
 
-fn merge(into: &mut Value, extra: Value) {
+pub(super) fn merge(into: &mut Value, extra: Value) {
     if let (Some(into), Value::Object(extra)) = (into.as_object_mut(), extra) {
         into.extend(extra);
     }

@@ -49,6 +49,7 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
         ("/v1/projects/{id}/secrets:import", &["post"][..]),
         ("/healthz", &["get"][..]),
         ("/readyz", &["get"][..]),
+        ("/v1/webhooks/github", &["post"][..]),
     ] {
         for method in methods {
             assert!(paths[path][method].is_object(), "{method} {path} missing");
@@ -64,9 +65,15 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
         "SecretMetadata",
         "SecretValue",
         "ErrorBody",
+        "DeliveryReport",
+        "WebhookTriggers",
     ] {
         assert!(schemas[schema].is_object(), "schema {schema} missing");
     }
+    assert!(
+        schemas["Project"]["properties"]["webhook_triggers"].is_object(),
+        "projects show their webhook triggers"
+    );
     assert_eq!(
         paths["/v1/projects"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/CreateProject"

@@ -28,6 +28,10 @@ async fn linking_a_repository_fills_in_defaults() {
     assert_eq!(project["use_cloud_sandbox"], false);
     assert_eq!(project["github_installation_id"], Value::Null);
     assert_eq!(project["owner_id"], app.user.id.to_string());
+    assert_eq!(
+        project["webhook_triggers"],
+        json!({"hydrate_on_push": true, "close_sandbox_on_pr_close": false, "commands": [], "labels": []})
+    );
 }
 
 #[tokio::test]
@@ -38,7 +42,12 @@ async fn every_field_can_be_given_on_create_and_read_back() {
         json!({
             "name": "Shop", "repo_owner": "acme", "repo_name": "shop",
             "default_branch": "release/2026", "github_installation_id": 42,
-            "use_cloud_sandbox": true
+            "use_cloud_sandbox": true,
+            "webhook_triggers": {
+                "hydrate_on_push": false, "close_sandbox_on_pr_close": true,
+                "commands": [{"command": "/hero", "job": {"kind": "sync", "params": {"action": "status"}}}],
+                "labels": [{"label": "hero", "job": {"kind": "hydrate"}}],
+            }
         }),
     )
     .await;
@@ -58,6 +67,17 @@ async fn every_field_can_be_given_on_create_and_read_back() {
     assert_eq!(fetched, created);
     assert_eq!(fetched["default_branch"], "release/2026");
     assert_eq!(fetched["github_installation_id"], 42);
+    let triggers = &fetched["webhook_triggers"];
+    assert_eq!(triggers["hydrate_on_push"], false);
+    assert_eq!(triggers["close_sandbox_on_pr_close"], true);
+    assert_eq!(
+        triggers["commands"][0]["job"]["params"],
+        json!({"action": "status"})
+    );
+    assert_eq!(
+        triggers["labels"][0]["job"],
+        json!({"kind": "hydrate", "params": {}})
+    );
 }
 
 #[tokio::test]
@@ -89,6 +109,24 @@ async fn invalid_names_and_branches_are_422_naming_the_field() {
         (
             json!({"repo_owner": "o", "repo_name": "r", "name": "  "}),
             "name",
+        ),
+        (
+            json!({"repo_owner": "o", "repo_name": "r", "webhook_triggers": {"commands": [
+                {"command": "/hero", "job": {"kind": "hydrate", "params": {"branch": "a..b"}}},
+            ]}}),
+            "webhook_triggers.commands[0].job.params.branch",
+        ),
+        (
+            json!({"repo_owner": "o", "repo_name": "r", "webhook_triggers": {"commands": [
+                {"command": "/hero", "job": {"kind": "submit_pr", "params": {"branch": "b"}}},
+            ]}}),
+            "webhook_triggers.commands[0].job.params",
+        ),
+        (
+            json!({"repo_owner": "o", "repo_name": "r", "webhook_triggers": {"labels": [
+                {"label": " ", "job": {"kind": "hydrate"}},
+            ]}}),
+            "webhook_triggers.labels[0].label",
         ),
     ];
     for (body, field) in cases {
@@ -251,4 +289,70 @@ async fn deleting_a_project_removes_it_and_its_secrets() {
         .await
         .unwrap();
     assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_trigger_of_an_unknown_job_kind_is_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+
+    let (status, error) = post(
+        &app,
+        json!({"repo_owner": "o", "repo_name": "r", "webhook_triggers": {
+            "labels": [{"label": "hero", "job": {"kind": "format_disk"}}],
+        }}),
+    )
+    .await;
+
+    assert_eq!(status, 422);
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("webhook_triggers.labels[0].job.kind"),
+        "{message}"
+    );
+    assert!(message.contains("format_disk"), "{message}");
+}
+
+#[tokio::test]
+async fn patch_replaces_the_webhook_triggers_and_leaves_them_when_left_out() {
+    let app = TestApp::spawn().await;
+    let id = app.create_project("r").await;
+    let path = format!("/v1/projects/{id}");
+
+    let changed: Value = app
+        .request(Method::PATCH, &path)
+        .json(&json!({"webhook_triggers": {"labels": [{"label": "hero", "job": {"kind": "hydrate"}}]}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let renamed: Value = app
+        .request(Method::PATCH, &path)
+        .json(&json!({"name": "renamed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = app
+        .request(Method::PATCH, &path)
+        .json(&json!({"webhook_triggers": {"commands": [{"command": "two words", "job": {"kind": "hydrate"}}]}}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(changed["webhook_triggers"]["labels"][0]["label"], "hero");
+    assert_eq!(changed["webhook_triggers"]["hydrate_on_push"], true);
+    assert_eq!(renamed["webhook_triggers"], changed["webhook_triggers"]);
+    assert_eq!(refused.status(), 422);
+    let error: Value = refused.json().await.unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("webhook_triggers.commands[0].command"),
+        "{error}"
+    );
 }

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use hero_common::domain::NewProject;
 use hero_common::redact::Redactor;
-use hero_common::tool_call::ToolCall;
+use hero_common::tool_call::{ToolCall, WriteFileArgs};
 use hero_tests::local_sandboxes::TempProvider;
 use hero_worker::forge::submit::{SubmitRequest, submit_pull_request};
 use hero_worker::forge::{Forge, ForgeErrorKind, PullRequestSpec};
@@ -42,6 +42,7 @@ async fn a_local_repository_is_hydrated_changed_synced_and_turned_into_exactly_o
                 github_installation_id: None,
                 default_branch: "main".to_owned(),
                 use_cloud_sandbox: false,
+                webhook_triggers: Default::default(),
             },
         )
         .await
@@ -87,10 +88,10 @@ async fn a_local_repository_is_hydrated_changed_synced_and_turned_into_exactly_o
         Vec::new(),
         ToolLimits::default(),
     );
-    let call = ToolCall::WriteFile {
+    let call = ToolCall::WriteFile(WriteFileArgs {
         path: "src/widget.txt".to_owned(),
         content: "a widget\n".to_owned(),
-    };
+    });
     toolbox.run(call, None).await.unwrap();
     let forbidden = Manifest::default_for_repository().forbidden;
     let synced = git

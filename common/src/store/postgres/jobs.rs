@@ -7,14 +7,16 @@ use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
 use super::unique_violation;
-use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
+use crate::jobs::{
+    Claimed, Job, JobContext, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome,
+};
 use crate::store::{JobStore, StoreError, StoreResult};
 
 pub(super) struct PgJobs(pub(super) PgPool);
 
 const COLUMNS: &str = "id, project_id, kind, params, status, attempt, max_attempts, dispatch, \
-     run_after, cancel_requested, idempotency_key, execution_id, agent_id, result, error, \
-     worker, fencing_token, created_at, dispatched_at, started_at, finished_at";
+     run_after, cancel_requested, idempotency_key, execution_id, agent_id, context, result, \
+     error, worker, fencing_token, created_at, dispatched_at, started_at, finished_at";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -31,6 +33,7 @@ struct Row {
     idempotency_key: Option<String>,
     execution_id: Option<String>,
     agent_id: Option<String>,
+    context: Option<Json<JobContext>>,
     result: Option<serde_json::Value>,
     error: Option<Json<JobFailure>>,
     worker: Option<String>,
@@ -60,6 +63,7 @@ impl TryFrom<Row> for Job {
             idempotency_key: row.idempotency_key,
             execution_id: row.execution_id,
             agent_id: row.agent_id,
+            context: row.context.map(|Json(context)| context),
             result: row.result,
             error: row.error.map(|Json(failure)| failure),
             worker: row.worker,
@@ -107,8 +111,8 @@ impl JobStore for PgJobs {
     async fn insert(&self, job: NewJob) -> StoreResult<(Job, bool)> {
         let inserted: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
             "INSERT INTO jobs (id, project_id, kind, params, max_attempts, idempotency_key,
-                               execution_id, agent_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                               execution_id, agent_id, context)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (project_id, idempotency_key) WHERE idempotency_key IS NOT NULL
              DO NOTHING
              RETURNING {COLUMNS}"
@@ -121,6 +125,7 @@ impl JobStore for PgJobs {
         .bind(&job.idempotency_key)
         .bind(&job.execution_id)
         .bind(&job.agent_id)
+        .bind(job.context.as_ref().map(Json))
         .fetch_optional(&self.0)
         .await?;
         if let Some(row) = inserted {

@@ -1,6 +1,7 @@
 //! The Postgres implementation of every store.
 
 mod audit;
+mod deliveries;
 mod jobs;
 mod key_versions;
 mod local_pull_requests;
@@ -29,6 +30,7 @@ impl Stores {
             pull_requests: Arc::new(pull_requests::PgPullRequests(pool.clone())),
             local_pull_requests: Arc::new(local_pull_requests::PgLocalPullRequests(pool.clone())),
             jobs: Arc::new(jobs::PgJobs(pool.clone())),
+            deliveries: Arc::new(deliveries::PgDeliveries(pool.clone())),
             health: Arc::new(PgHealth(pool)),
         }
     }

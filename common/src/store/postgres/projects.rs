@@ -1,11 +1,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::unique_violation;
 use crate::domain::{NewProject, Project, ProjectChanges};
 use crate::store::{ProjectStore, StoreError, StoreResult};
+use crate::webhook_triggers::WebhookTriggers;
 
 pub(super) struct PgProjects(pub(super) PgPool);
 
@@ -14,7 +16,7 @@ pub(super) struct PgProjects(pub(super) PgPool);
 macro_rules! columns {
     () => {
         "id, owner_id, name, repo_owner, repo_name, github_installation_id, \
-         default_branch, use_cloud_sandbox, created_at, updated_at"
+         default_branch, use_cloud_sandbox, webhook_triggers, created_at, updated_at"
     };
 }
 
@@ -28,6 +30,7 @@ struct ProjectRow {
     github_installation_id: Option<i64>,
     default_branch: String,
     use_cloud_sandbox: bool,
+    webhook_triggers: Json<WebhookTriggers>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -43,6 +46,7 @@ impl From<ProjectRow> for Project {
             github_installation_id: row.github_installation_id,
             default_branch: row.default_branch,
             use_cloud_sandbox: row.use_cloud_sandbox,
+            webhook_triggers: row.webhook_triggers.0,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -63,8 +67,9 @@ impl ProjectStore for PgProjects {
     async fn create(&self, owner_id: Uuid, project: NewProject) -> StoreResult<Project> {
         let row: ProjectRow = sqlx::query_as(concat!(
             "INSERT INTO projects (id, owner_id, name, repo_owner, repo_name,
-                                   github_installation_id, default_branch, use_cloud_sandbox)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                   github_installation_id, default_branch, use_cloud_sandbox,
+                                   webhook_triggers)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              RETURNING ",
             columns!(),
             ""
@@ -77,6 +82,7 @@ impl ProjectStore for PgProjects {
         .bind(project.github_installation_id)
         .bind(&project.default_branch)
         .bind(project.use_cloud_sandbox)
+        .bind(Json(&project.webhook_triggers))
         .fetch_one(&self.0)
         .await
         .map_err(|e| name_taken(e, &project.name))?;
@@ -106,6 +112,22 @@ impl ProjectStore for PgProjects {
         .fetch_optional(&self.0)
         .await?;
         Ok(row.map(Into::into))
+    }
+
+    async fn find_by_repository(&self, owner: &str, name: &str) -> StoreResult<Vec<Project>> {
+        // GitHub names are case-insensitive; projects_repo_idx covers this.
+        let rows: Vec<ProjectRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM projects
+             WHERE lower(repo_owner) = lower($1) AND lower(repo_name) = lower($2)
+             ORDER BY id"
+        ))
+        .bind(owner)
+        .bind(name)
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn list(
@@ -144,6 +166,7 @@ impl ProjectStore for PgProjects {
                 github_installation_id = CASE WHEN $6 THEN $7 ELSE github_installation_id END,
                 default_branch = COALESCE($8, default_branch),
                 use_cloud_sandbox = COALESCE($9, use_cloud_sandbox),
+                webhook_triggers = COALESCE($10, webhook_triggers),
                 updated_at = now()
              WHERE id = $1 AND owner_id = $2
              RETURNING ",
@@ -159,6 +182,7 @@ impl ProjectStore for PgProjects {
         .bind(changes.github_installation_id.flatten())
         .bind(changes.default_branch)
         .bind(changes.use_cloud_sandbox)
+        .bind(changes.webhook_triggers.as_ref().map(Json))
         .fetch_optional(&self.0)
         .await
         .map_err(|e| name_taken(e, &new_name))?;

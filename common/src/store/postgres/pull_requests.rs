@@ -82,6 +82,31 @@ impl PullRequestStore for PgPullRequests {
         Ok(row.map(Into::into))
     }
 
+    async fn record_closed(
+        &self,
+        project_id: Uuid,
+        forge: &str,
+        number: i64,
+        merged: bool,
+    ) -> StoreResult<Option<PullRequestRecord>> {
+        // Only an open record moves: a merge is final, and a late or
+        // repeated delivery must not turn `merged` into `closed`.
+        let row: Option<Row> = sqlx::query_as(
+            "UPDATE pull_requests
+             SET state = CASE WHEN state = 'open' THEN $4 ELSE state END,
+                 updated_at = CASE WHEN state = 'open' THEN now() ELSE updated_at END
+             WHERE project_id = $1 AND forge = $2 AND number = $3
+             RETURNING id, project_id, forge, number, url, title, head, base, state, created_at",
+        )
+        .bind(project_id)
+        .bind(forge)
+        .bind(number)
+        .bind(if merged { "merged" } else { "closed" })
+        .fetch_optional(&self.0)
+        .await?;
+        Ok(row.map(Into::into))
+    }
+
     async fn list(&self, project_id: Uuid) -> StoreResult<Vec<PullRequestRecord>> {
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT id, project_id, forge, number, url, title, head, base, state, created_at
