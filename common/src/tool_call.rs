@@ -240,6 +240,8 @@ pub enum ToolErrorCode {
     InvalidArgument,
     /// The sandbox failed; retrying may help.
     SandboxUnavailable,
+    /// The job was cancelled while the tool ran; its command was killed.
+    Cancelled,
 }
 
 /// A tool call's failure: a stable code and a message for people.

@@ -125,6 +125,28 @@ pub async fn a_command_past_its_timeout_is_killed_with_its_children(
     assert_eq!(leftover.unwrap_err().kind, SandboxErrorKind::NotFound);
 }
 
+pub async fn a_cancelled_command_is_killed_with_its_children(provider: Arc<dyn SandboxProvider>) {
+    let sandbox = provider.create(spec()).await.unwrap();
+    let marker = path(&*sandbox, "marker");
+    let mut request = ExecRequest::new(format!(
+        "(sleep 1.5; echo alive > {marker}) & echo started; sleep 30"
+    ));
+    request.timeout = Duration::from_secs(30);
+    let cancel = request.cancel.clone();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.cancel();
+    });
+
+    let error = exec_collect(&*sandbox, request).await.unwrap_err();
+    canceller.await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    assert_eq!(error.kind, SandboxErrorKind::Cancelled, "{error}");
+    let leftover = sandbox.read(&marker).await;
+    assert_eq!(leftover.unwrap_err().kind, SandboxErrorKind::NotFound);
+}
+
 pub async fn files_can_be_written_read_listed_and_removed(provider: Arc<dyn SandboxProvider>) {
     let sandbox = provider.create(spec()).await.unwrap();
     let file = path(&*sandbox, "dir/nested/file.txt");
@@ -376,6 +398,7 @@ macro_rules! sandbox_suite {
             commands_get_their_env_and_cwd,
             a_missing_cwd_is_refused,
             a_command_past_its_timeout_is_killed_with_its_children,
+            a_cancelled_command_is_killed_with_its_children,
             files_can_be_written_read_listed_and_removed,
             files_written_by_commands_are_visible_to_file_operations,
             make_dir_reports_whether_it_created,

@@ -13,6 +13,7 @@ mod duration;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -121,8 +122,11 @@ pub struct Settings {
     pub lease_ttl: Duration,
     /// How often the dispatcher looks for ready jobs when nothing wakes it.
     pub dispatch_interval: Duration,
-    /// How often cron work (reaping, recovery, pruning) runs.
-    pub cron_interval: Duration,
+    /// When cron work (reaping, recovery, pruning) runs: a cron expression
+    /// with seconds (`*/10 * * * * *`, every ten seconds), checked at start.
+    pub cron_schedule: String,
+    /// How long a hydrate's dependency install may take.
+    pub install_timeout: Duration,
     /// How long a stopping worker lets running jobs finish.
     pub shutdown_timeout: Duration,
     /// Put in front of agent branch names (`hero/`).
@@ -370,10 +374,11 @@ impl Settings {
                 "dispatch_interval",
                 Duration::from_millis(250),
             )?,
-            cron_interval: lookup.duration(
-                "HERO_CRON_INTERVAL",
-                "cron_interval",
-                Duration::from_secs(10),
+            cron_schedule: cron_schedule(lookup)?,
+            install_timeout: lookup.duration(
+                "HERO_INSTALL_TIMEOUT",
+                "install_timeout",
+                Duration::from_secs(900),
             )?,
             shutdown_timeout: lookup.duration(
                 "HERO_SHUTDOWN_TIMEOUT",
@@ -505,6 +510,19 @@ fn unescape_newlines(text: SecretString) -> SecretString {
         return text;
     }
     SecretString::from(raw.replace("\\n", "\n"))
+}
+
+fn cron_schedule(lookup: &Lookup<'_>) -> Result<String, SettingsError> {
+    let schedule = lookup
+        .string("HERO_CRON_SCHEDULE", "cron_schedule")?
+        .unwrap_or_else(|| "*/10 * * * * *".to_owned());
+    cron::Schedule::from_str(&schedule).map_err(|error| {
+        SettingsError::new(
+            "HERO_CRON_SCHEDULE",
+            format!("not a cron expression with seconds ({error}), got {schedule:?}"),
+        )
+    })?;
+    Ok(schedule)
 }
 
 fn queue_settings(lookup: &Lookup<'_>) -> Result<QueueSettings, SettingsError> {
@@ -653,6 +671,16 @@ mMD64KlfoCF+DNaj9/aZ/lC+mh/IxHhw0bBk0UH1iAo=
         assert_eq!(settings.sandbox_provider, SandboxProvider::Local);
         assert!(settings.encryption_key().is_err());
         assert_eq!(settings.local_forge_url(), "http://127.0.0.1:8080/git");
+    }
+
+    #[test]
+    fn the_cron_schedule_is_checked_at_start() {
+        let every_second = load(&[("HERO_CRON_SCHEDULE", "* * * * * *")]).unwrap();
+        let refused = load(&[("HERO_CRON_SCHEDULE", "every minute")]).unwrap_err();
+
+        assert_eq!(every_second.cron_schedule, "* * * * * *");
+        assert_eq!(load(&[]).unwrap().cron_schedule, "*/10 * * * * *");
+        assert_eq!(refused.name, "HERO_CRON_SCHEDULE");
     }
 
     #[test]

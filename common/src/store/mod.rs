@@ -9,6 +9,7 @@ pub mod postgres;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::crypto::Sealed;
@@ -243,14 +244,19 @@ pub trait JobStore: Send + Sync {
         fencing_token: i64,
         outcome: Outcome,
     ) -> StoreResult<bool>;
-    /// Ends a dispatched job that cannot start (its project is gone, its
-    /// params no longer parse) without a lease.
+    /// A dispatched job that could not start (its project is gone, its
+    /// sandbox could not be made) counts an attempt: with `retry_at` and
+    /// attempts left it is queued again for then, otherwise it fails.
     async fn fail_unstarted(
         &self,
         id: Uuid,
         dispatch: i32,
         failure: JobFailure,
+        retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<bool>;
+    /// Puts a dispatched job back to queued until `run_after` without
+    /// counting an attempt: it waited for capacity, which is nobody's fault.
+    async fn defer(&self, id: Uuid, dispatch: i32, run_after: DateTime<Utc>) -> StoreResult<bool>;
     async fn cancel_requested(&self, id: Uuid) -> StoreResult<bool>;
     /// Dispatched jobs older than `age`: candidates for a lost message.
     async fn dispatched_before(&self, age: std::time::Duration) -> StoreResult<Vec<Claimed>>;

@@ -65,6 +65,7 @@ impl From<SandboxError> for ConnectError {
             SandboxErrorKind::TimedOut => "deadline_exceeded",
             SandboxErrorKind::Gone => "unavailable",
             SandboxErrorKind::Transient => "internal",
+            SandboxErrorKind::Cancelled => "canceled",
         };
         Self::new(code, error.message)
     }

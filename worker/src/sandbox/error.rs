@@ -15,6 +15,8 @@ pub enum SandboxErrorKind {
     Refused,
     /// Worth retrying: rate limits, 5xx, dropped connections.
     Transient,
+    /// The caller cancelled it (its job was cancelled); it was stopped.
+    Cancelled,
 }
 
 /// A sandbox error: its kind and the provider's message.
@@ -52,6 +54,10 @@ impl SandboxError {
         Self::new(SandboxErrorKind::Transient, message)
     }
 
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::new(SandboxErrorKind::Cancelled, message)
+    }
+
     pub fn is_transient(&self) -> bool {
         matches!(
             self.kind,
@@ -68,6 +74,7 @@ impl fmt::Display for SandboxError {
             SandboxErrorKind::TimedOut => "timed out",
             SandboxErrorKind::Refused => "refused",
             SandboxErrorKind::Transient => "temporary failure",
+            SandboxErrorKind::Cancelled => "cancelled",
         };
         write!(f, "{kind}: {}", self.message)
     }

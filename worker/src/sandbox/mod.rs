@@ -19,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 pub use error::{SandboxError, SandboxErrorKind};
 pub use from_settings::provider_from_settings;
@@ -89,6 +90,9 @@ pub struct ExecRequest {
     pub env: Vec<(String, SecretString)>,
     /// The command is killed, with everything it started, after this long.
     pub timeout: Duration,
+    /// Cancelling it kills the command (its job was cancelled); the exec
+    /// then fails with [`SandboxErrorKind::Cancelled`].
+    pub cancel: CancellationToken,
 }
 
 impl ExecRequest {
@@ -98,6 +102,7 @@ impl ExecRequest {
             cwd: None,
             env: Vec::new(),
             timeout: Duration::from_secs(60),
+            cancel: CancellationToken::new(),
         }
     }
 }

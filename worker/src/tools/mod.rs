@@ -259,6 +259,7 @@ pub fn sandbox_error(error: SandboxError) -> ToolError {
         SandboxErrorKind::TimedOut => ToolErrorCode::Timeout,
         SandboxErrorKind::Gone | SandboxErrorKind::Transient => ToolErrorCode::SandboxUnavailable,
         SandboxErrorKind::Refused => ToolErrorCode::InvalidArgument,
+        SandboxErrorKind::Cancelled => ToolErrorCode::Cancelled,
     };
     ToolError::new(code, error.message)
 }

@@ -365,15 +365,36 @@ impl JobStore for PgJobs {
         id: Uuid,
         dispatch: i32,
         failure: JobFailure,
+        retry_at: Option<DateTime<Utc>>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET status = 'failed', error = $3, attempt = attempt + 1,
-                             finished_at = now(), updated_at = now()
+            "UPDATE jobs SET
+                 attempt = attempt + 1, error = $3,
+                 status = CASE WHEN $4::timestamptz IS NOT NULL AND attempt + 1 < max_attempts
+                          THEN 'queued' ELSE 'failed' END,
+                 run_after = COALESCE($4, run_after),
+                 finished_at = CASE WHEN $4::timestamptz IS NOT NULL AND attempt + 1 < max_attempts
+                               THEN NULL ELSE now() END,
+                 updated_at = now()
              WHERE id = $1 AND dispatch = $2 AND status = 'dispatched'",
         )
         .bind(id)
         .bind(dispatch)
         .bind(Json(failure))
+        .bind(retry_at)
+        .execute(&self.0)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn defer(&self, id: Uuid, dispatch: i32, run_after: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', run_after = $3, updated_at = now()
+             WHERE id = $1 AND dispatch = $2 AND status = 'dispatched'",
+        )
+        .bind(id)
+        .bind(dispatch)
+        .bind(run_after)
         .execute(&self.0)
         .await?;
         Ok(done.rows_affected() == 1)

@@ -22,6 +22,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::sandbox::{
     ExecExit, ExecRequest, OutputSink, OutputStream, SandboxError, SandboxErrorKind,
@@ -97,6 +98,7 @@ struct Run<'a> {
     timeout: Duration,
     started: Instant,
     progress: Progress,
+    cancel: CancellationToken,
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(sandbox = %sandbox.id))]
@@ -138,6 +140,7 @@ pub async fn run(
         timeout: request.timeout,
         started: Instant::now(),
         progress: Progress::default(),
+        cancel: request.cancel.clone(),
     };
     run.follow(response, sink).await
 }
@@ -193,6 +196,11 @@ impl Run<'_> {
         loop {
             let next = tokio::select! {
                 next = tokio::time::timeout(idle, stream.next()) => next,
+                () = self.cancel.cancelled() => {
+                    tracing::debug!(sandbox = %self.sandbox.id, pid = ?self.progress.pid, "command cancelled; killing it");
+                    self.kill().await;
+                    return Err(SandboxError::cancelled(format!("{}: cancelled", self.what)));
+                }
                 () = sleep_until_option(deadline) => {
                     tracing::debug!(sandbox = %self.sandbox.id, pid = ?self.progress.pid, "command outlived its deadline; killing it");
                     self.kill().await;

@@ -376,7 +376,7 @@ impl Sandbox for LocalSandbox {
         process::set_environment(&mut command, &self.workdir, vars);
 
         let killed = self.provider.alive_token(&self.id);
-        process::run(command, request.timeout, killed, sink).await
+        process::run(command, request.timeout, killed, request.cancel, sink).await
     }
 
     async fn read(&self, path: &str) -> Result<Vec<u8>, SandboxError> {

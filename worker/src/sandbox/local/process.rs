@@ -19,11 +19,13 @@ const DRAIN_GRACE: Duration = Duration::from_millis(200);
 /// Runs `command` in its own process group, feeding output to `sink`
 /// until it exits or `timeout` passes. Either way the whole group is
 /// killed at the end, so no background process outlives its command.
-/// Cancelling `sandbox_gone` kills it too and reports the sandbox gone.
+/// Cancelling `sandbox_gone` kills it too and reports the sandbox gone;
+/// cancelling `cancel` kills it and reports it cancelled.
 pub async fn run(
     mut command: Command,
     timeout: Duration,
     sandbox_gone: CancellationToken,
+    cancel: CancellationToken,
     sink: OutputSink<'_>,
 ) -> Result<ExecExit, SandboxError> {
     command
@@ -69,6 +71,11 @@ pub async fn run(
                 status = Some(exited.map_err(|e| SandboxError::refused(format!("waiting for the command: {e}")))?);
                 drain_until = Some(Instant::now() + DRAIN_GRACE);
             },
+            () = cancel.cancelled() => {
+                kill_group(group);
+                child.wait().await.ok();
+                return Err(SandboxError::cancelled("the command was cancelled"));
+            }
             () = sandbox_gone.cancelled() => {
                 kill_group(group);
                 child.wait().await.ok();
