@@ -1,6 +1,7 @@
 //! The Postgres implementation of every store.
 
 mod audit;
+mod batches;
 mod jobs;
 mod key_versions;
 mod projects;
@@ -27,6 +28,7 @@ impl Stores {
             key_versions: Arc::new(key_versions::PgKeyVersions(pool.clone())),
             pull_requests: Arc::new(pull_requests::PgPullRequests(pool.clone())),
             jobs: Arc::new(jobs::PgJobs(pool.clone())),
+            batches: Arc::new(batches::PgBatches(pool.clone())),
             health: Arc::new(PgHealth(pool)),
         }
     }
