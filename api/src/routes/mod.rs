@@ -1,5 +1,6 @@
 //! Every route, collected with its OpenAPI description.
 
+pub mod batches;
 pub mod github;
 pub mod health;
 pub mod jobs;
@@ -32,6 +33,7 @@ use crate::state::AppState;
         (name = "secrets", description = "Encrypted project secrets"),
         (name = "github", description = "Connecting a GitHub account"),
         (name = "jobs", description = "Work done in a project's sandbox"),
+        (name = "batches", description = "One kind of job over many projects"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -73,6 +75,9 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(jobs::job_events))
+        .routes(routes!(batches::create_batch, batches::list_batches))
+        .routes(routes!(batches::get_batch))
+        .routes(routes!(batches::cancel_batch))
         .routes(routes!(github::authorize_url))
         .routes(routes!(github::exchange))
         .routes(routes!(github::connection, github::disconnect))
