@@ -1,5 +1,7 @@
+pub mod batch;
 pub mod dev;
 pub mod migrate;
+pub mod project;
 pub mod secrets;
 pub mod token;
 
