@@ -271,3 +271,17 @@ async fn batch_list_shows_the_callers_batches_newest_first() {
         "{table}"
     );
 }
+
+#[tokio::test]
+async fn the_token_from_the_environment_is_never_shown_in_help() {
+    let app = TestApp::spawn().await;
+    let mut help = hero(&app, &["batch", "watch", "--help"]);
+    help.env("HERO_TOKEN", "hero_help-must-not-show-this");
+
+    let output = run(help).await;
+
+    assert!(output.status.success());
+    let shown = text(&output.stdout);
+    assert!(shown.contains("HERO_TOKEN"), "{shown}");
+    assert!(!shown.contains("hero_help-must-not-show-this"), "{shown}");
+}
