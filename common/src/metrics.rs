@@ -36,6 +36,13 @@ pub fn job_accepted(kind: JobKind) {
     counter!("hero_jobs_accepted_total", "kind" => kind.as_str()).increment(1);
 }
 
+/// A batch was accepted with `jobs` jobs; they count as accepted jobs too.
+pub fn batch_accepted(kind: JobKind, jobs: i64) {
+    counter!("hero_batches_accepted_total", "kind" => kind.as_str()).increment(1);
+    counter!("hero_jobs_accepted_total", "kind" => kind.as_str())
+        .increment(u64::try_from(jobs).unwrap_or(0));
+}
+
 /// A run of a job ended: `outcome` is `succeeded`, `failed`, `retry` or
 /// `cancelled`.
 pub fn job_ran(kind: JobKind, outcome: &'static str, took: Duration) {

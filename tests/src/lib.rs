@@ -1,11 +1,13 @@
 //! Hero's test kit: fresh databases, the API on a free port, captured
-//! logs, a fake E2B, a fake GitHub and a git smart-HTTP server.
+//! logs, a fake E2B, a fake GitHub, a git smart-HTTP server, and a
+//! stand-in for a worker that moves jobs to an end.
 
 pub mod app;
 pub mod db;
 pub mod fake_e2b;
 pub mod fake_github;
 pub mod git_http;
+pub mod job_runner;
 pub mod local_sandboxes;
 pub mod logs;
 pub mod sandbox_suite;

@@ -44,7 +44,8 @@ pub struct EnqueueJob {
     pub agent_id: Option<String>,
 }
 
-fn label(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+/// A client-chosen label (idempotency key, execution or agent id), checked.
+pub(crate) fn label(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     match value {
         Some(text) if text.is_empty() || text.len() > MAX_KEY_LENGTH => Err(
             ApiError::invalid_field(field, format!("must be 1 to {MAX_KEY_LENGTH} bytes")),

@@ -1,5 +1,6 @@
 //! Every route, collected with its OpenAPI description.
 
+pub mod batches;
 pub mod git;
 pub mod github;
 pub mod health;
@@ -37,6 +38,7 @@ use crate::state::AppState;
         (name = "jobs", description = "Work done in a project's sandbox"),
         (name = "local forge", description = "Bare repositories and pull requests when HERO_FORGE=local"),
         (name = "webhooks", description = "Signed GitHub deliveries that start configured runs"),
+        (name = "batches", description = "One kind of job over many projects"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -118,6 +120,9 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(git::upload_pack))
         .routes(routes!(git::receive_pack))
         .routes(routes!(git::pull_request))
+        .routes(routes!(batches::create_batch, batches::list_batches))
+        .routes(routes!(batches::get_batch))
+        .routes(routes!(batches::cancel_batch))
         .routes(routes!(github::authorize_url))
         .routes(routes!(github::exchange))
         .routes(routes!(github::connection, github::disconnect))

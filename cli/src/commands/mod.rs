@@ -1,6 +1,8 @@
+pub mod batch;
 pub mod dev;
 pub mod forge;
 pub mod migrate;
+pub mod project;
 pub mod secrets;
 pub mod token;
 

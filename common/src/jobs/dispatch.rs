@@ -1,6 +1,8 @@
 //! The dispatcher: moves ready jobs from the Postgres record into their
 //! Redis queues, one job per project at a time, and never more than the
-//! backlog bound of any kind waiting in Redis.
+//! backlog bound of any kind waiting in Redis. Batch jobs go only after
+//! interactive ones, and only up to the batch bound in flight, so a batch
+//! of thousands never keeps an agent's tool call from a sandbox.
 //!
 //! It runs in three places: inside the API request that accepts a job for
 //! an idle project (the fast path), in a worker right after a job ends
@@ -57,11 +59,19 @@ impl Dispatcher {
     /// Dispatches the project's next job if it is ready and nothing of the
     /// project is in flight. Used right after a job is accepted or ends.
     pub async fn dispatch_project(&self, project: Uuid) -> Result<usize, DispatchError> {
-        let claimed = self.store.claim(None, Some(project), 1).await?;
+        let mut claimed = self.store.claim(None, Some(project), 1).await?;
+        if claimed.is_empty() {
+            claimed = self
+                .store
+                .claim_batch(None, Some(project), 1, self.settings.batch_concurrency)
+                .await?;
+        }
         self.push(claimed).await
     }
 
-    /// Dispatches ready jobs of every kind, up to each kind's free backlog.
+    /// Dispatches ready jobs of every kind, up to each kind's free backlog:
+    /// interactive jobs first, then batch jobs while the batch bound has
+    /// room.
     pub async fn dispatch_ready(&self) -> Result<usize, DispatchError> {
         let waiting = self.store.dispatched_counts().await?;
         let mut pushed = 0;
@@ -71,13 +81,23 @@ impl Dispatcher {
                 .find(|(k, _)| *k == kind)
                 .map_or(0, |(_, count)| *count);
             let room = i64::from(self.settings.backlog).saturating_sub(in_redis);
-            let room = u32::try_from(room.max(0)).unwrap_or(0);
+            let mut room = u32::try_from(room.max(0)).unwrap_or(0);
             if room == 0 {
                 tracing::debug!(%kind, in_redis, "backlog full; holding jobs in Postgres");
                 continue;
             }
-            let claimed = self.store.claim(Some(kind), None, room).await?;
-            pushed += self.push(claimed).await?;
+            let interactive = self.store.claim(Some(kind), None, room).await?;
+            let sent = self.push(interactive).await?;
+            pushed += sent;
+            room = room.saturating_sub(u32::try_from(sent).unwrap_or(u32::MAX));
+            if room == 0 {
+                continue;
+            }
+            let batch = self
+                .store
+                .claim_batch(Some(kind), None, room, self.settings.batch_concurrency)
+                .await?;
+            pushed += self.push(batch).await?;
         }
         Ok(pushed)
     }

@@ -3,8 +3,10 @@
 //!
 //! Postgres holds every job ([`Job`]); Redis only carries a [`queue::JobMessage`]
 //! naming a job to a worker. The [`dispatch::Dispatcher`] moves ready jobs
-//! from one to the other, one job per project at a time.
+//! from one to the other, one job per project at a time. A
+//! [`batch::Batch`] is one kind of job over many projects.
 
+pub mod batch;
 pub mod context;
 pub mod dispatch;
 pub mod events;
@@ -165,6 +167,8 @@ pub struct Job {
     pub agent_id: Option<String>,
     /// The event that started the job (a webhook); absent for a client's.
     pub context: Option<JobContext>,
+    /// The batch it belongs to, if it was accepted as part of one.
+    pub batch_id: Option<Uuid>,
     pub result: Option<serde_json::Value>,
     pub error: Option<JobFailure>,
     pub worker: Option<String>,

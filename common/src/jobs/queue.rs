@@ -49,6 +49,10 @@ pub struct QueueSettings {
     /// Most messages of one kind waiting in Redis. apalis-redis 1.0's fetch
     /// fails with about 8,000 due messages; the dispatcher keeps far below.
     pub backlog: u32,
+    /// Most batch jobs in flight (dispatched or running) across Hero. Kept
+    /// below the sandbox cap, so that interactive work always finds a
+    /// sandbox soon however large a batch is.
+    pub batch_concurrency: u32,
 }
 
 impl Default for QueueSettings {
@@ -60,6 +64,8 @@ impl Default for QueueSettings {
             missed_heartbeats: 3,
             batch_size: 10,
             backlog: 1000,
+            // The default sandbox cap (10) less two for interactive work.
+            batch_concurrency: 8,
         }
     }
 }

@@ -362,7 +362,7 @@ impl Settings {
             github_webhook_secret: lookup
                 .secret("GITHUB_WEBHOOK_SECRET", "github_webhook_secret")?,
             max_body_bytes: lookup.parsed("HERO_MAX_BODY_BYTES", "max_body_bytes", 1 << 20)?,
-            queue: queue_settings(lookup)?,
+            queue: queue_settings(lookup, max_sandboxes)?,
             worker_concurrency: lookup.parsed(
                 "HERO_WORKER_CONCURRENCY",
                 "worker_concurrency",
@@ -525,7 +525,7 @@ fn cron_schedule(lookup: &Lookup<'_>) -> Result<String, SettingsError> {
     Ok(schedule)
 }
 
-fn queue_settings(lookup: &Lookup<'_>) -> Result<QueueSettings, SettingsError> {
+fn queue_settings(lookup: &Lookup<'_>, max_sandboxes: u32) -> Result<QueueSettings, SettingsError> {
     let defaults = QueueSettings::default();
     let prefix = lookup
         .string("HERO_QUEUE_PREFIX", "queue_prefix")?
@@ -546,6 +546,22 @@ fn queue_settings(lookup: &Lookup<'_>) -> Result<QueueSettings, SettingsError> {
             format!("must be between 1 and 5000 (apalis-redis fails near 8000), got {backlog}"),
         ));
     }
+    // Two sandboxes stay free of batch work for interactive jobs, where
+    // there are more than two.
+    let batch_concurrency = lookup.parsed(
+        "HERO_BATCH_CONCURRENCY",
+        "batch_concurrency",
+        max_sandboxes.saturating_sub(2).max(1),
+    )?;
+    if !(1..=max_sandboxes).contains(&batch_concurrency) {
+        return Err(SettingsError::new(
+            "HERO_BATCH_CONCURRENCY",
+            format!(
+                "must be between 1 and HERO_MAX_SANDBOXES ({max_sandboxes}), \
+                 got {batch_concurrency}"
+            ),
+        ));
+    }
     Ok(QueueSettings {
         prefix,
         poll_interval: lookup.duration(
@@ -559,6 +575,7 @@ fn queue_settings(lookup: &Lookup<'_>) -> Result<QueueSettings, SettingsError> {
             defaults.heartbeat_interval,
         )?,
         backlog,
+        batch_concurrency,
         ..defaults
     })
 }
@@ -752,6 +769,9 @@ mMD64KlfoCF+DNaj9/aZ/lC+mh/IxHhw0bBk0UH1iAo=
             ("HERO_SANDBOX_ISOLATION", "maybe"),
             ("HERO_SANDBOX_NETWORK", "sometimes"),
             ("HERO_TOOL_MAX_TIMEOUT", "0"),
+            ("HERO_BATCH_CONCURRENCY", "0"),
+            ("HERO_BATCH_CONCURRENCY", "many"),
+            ("HERO_BATCH_CONCURRENCY", "11"),
         ];
         for (name, value) in cases {
             let error = load(&[(name, value)]).unwrap_err();
@@ -764,6 +784,33 @@ mMD64KlfoCF+DNaj9/aZ/lC+mh/IxHhw0bBk0UH1iAo=
             );
             assert!(!error.to_string().contains('\n'));
         }
+    }
+
+    #[test]
+    fn batch_concurrency_leaves_two_sandboxes_to_interactive_work() {
+        let default = load(&[]).unwrap();
+        let small = load(&[("HERO_MAX_SANDBOXES", "2")]).unwrap();
+        let set = load(&[
+            ("HERO_MAX_SANDBOXES", "20"),
+            ("HERO_BATCH_CONCURRENCY", "20"),
+        ])
+        .unwrap();
+
+        assert_eq!(default.queue.batch_concurrency, 8);
+        assert_eq!(small.queue.batch_concurrency, 1);
+        assert_eq!(set.queue.batch_concurrency, 20);
+    }
+
+    #[test]
+    fn a_batch_concurrency_above_the_sandbox_cap_is_refused() {
+        let error =
+            load(&[("HERO_MAX_SANDBOXES", "4"), ("HERO_BATCH_CONCURRENCY", "5")]).unwrap_err();
+
+        assert_eq!(error.name, "HERO_BATCH_CONCURRENCY");
+        assert!(
+            error.to_string().contains("HERO_MAX_SANDBOXES (4)"),
+            "{error}"
+        );
     }
 
     #[test]

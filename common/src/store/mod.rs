@@ -18,6 +18,7 @@ use crate::domain::{
     NewLocalPullRequest, NewProject, NewPullRequest, Project, ProjectChanges, PullRequestRecord,
     SealedSecret, SecretMetadata, StoredSecret, User,
 };
+use crate::jobs::batch::{Batch, BatchCancellation, BatchCreated, BatchFailure, NewBatch};
 use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
 
 #[derive(Debug, thiserror::Error)]
@@ -215,11 +216,23 @@ pub trait JobStore: Send + Sync {
     /// Marks up to `limit` ready jobs of `kind` dispatched: each the oldest
     /// unfinished job of its project, with nothing of its project in
     /// flight, its `run_after` passed. Only `kind` and `project` when given.
+    /// Batch jobs are left to [`JobStore::claim_batch`].
     async fn claim(
         &self,
         kind: Option<JobKind>,
         project: Option<Uuid>,
         limit: u32,
+    ) -> StoreResult<Vec<Claimed>>;
+    /// As [`JobStore::claim`], for ready heads that belong to a batch, and
+    /// only while fewer than `concurrency` batch jobs are in flight
+    /// (dispatched or running) across Hero, however many dispatchers
+    /// claim at once. Batches take turns.
+    async fn claim_batch(
+        &self,
+        kind: Option<JobKind>,
+        project: Option<Uuid>,
+        limit: u32,
+        concurrency: u32,
     ) -> StoreResult<Vec<Claimed>>;
     /// Jobs dispatched but not started, by kind: the Redis backlog.
     async fn dispatched_counts(&self) -> StoreResult<Vec<(JobKind, i64)>>;
@@ -267,6 +280,38 @@ pub trait JobStore: Send + Sync {
     async fn counts(&self) -> StoreResult<Vec<(JobKind, JobStatus, i64)>>;
 }
 
+/// Batches: many projects' jobs of one kind, accepted together.
+#[async_trait]
+pub trait BatchStore: Send + Sync {
+    /// Records the batch and one queued job per selected project in one
+    /// transaction, all or nothing. With an idempotency key the owner
+    /// already used, returns that batch instead; a different kind, params
+    /// or selection under the same key is a conflict.
+    async fn create(&self, batch: NewBatch) -> StoreResult<BatchCreated>;
+    /// The batch, if it belongs to `owner_id`.
+    async fn get(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<Batch>>;
+    /// Up to `limit` of the owner's batches older than `before`, newest
+    /// first.
+    async fn list(
+        &self,
+        owner_id: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Batch>>;
+    /// Up to `limit` failed jobs of a batch after the job `after`, in the
+    /// order they were accepted.
+    async fn failures(
+        &self,
+        batch_id: Uuid,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<BatchFailure>>;
+    /// Cancels every job of the batch not yet started and asks the running
+    /// ones to stop, in one statement; `None` when the batch is not the
+    /// owner's.
+    async fn cancel(&self, owner_id: Uuid, id: Uuid) -> StoreResult<Option<BatchCancellation>>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync {
     /// Succeeds when the backing database answers.
@@ -286,5 +331,6 @@ pub struct Stores {
     pub local_pull_requests: Arc<dyn LocalPullRequestStore>,
     pub jobs: Arc<dyn JobStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
+    pub batches: Arc<dyn BatchStore>,
     pub health: Arc<dyn Health>,
 }

@@ -15,8 +15,39 @@ use crate::store::{JobStore, StoreError, StoreResult};
 pub(super) struct PgJobs(pub(super) PgPool);
 
 const COLUMNS: &str = "id, project_id, kind, params, status, attempt, max_attempts, dispatch, \
-     run_after, cancel_requested, idempotency_key, execution_id, agent_id, context, result, \
-     error, worker, fencing_token, created_at, dispatched_at, started_at, finished_at";
+     run_after, cancel_requested, idempotency_key, execution_id, agent_id, context, batch_id, \
+     result, error, worker, fencing_token, created_at, dispatched_at, started_at, finished_at";
+
+/// The head of each project's unfinished jobs is the only one that may
+/// run; it is claimable when it is queued and due. Two dispatchers skip
+/// each other's locked rows, and the one-in-flight index stops any race
+/// that slips through. `$2` narrows the scan to one project.
+const HEADS: &str = "heads AS (
+         SELECT DISTINCT ON (project_id) id, status, kind, run_after, seq, batch_id
+         FROM jobs
+         WHERE status IN ('queued', 'dispatched', 'running')
+           AND ($2::uuid IS NULL OR project_id = $2)
+         ORDER BY project_id, seq
+     )";
+
+/// Marks the `ready` rows dispatched and returns them as claimed.
+const DISPATCH_READY: &str = "UPDATE jobs SET status = 'dispatched', dispatch = dispatch + 1,
+                     dispatched_at = now(), updated_at = now()
+     FROM ready
+     WHERE jobs.id = ready.id AND jobs.status = 'queued'
+     RETURNING jobs.id, jobs.project_id, jobs.kind, jobs.dispatch,
+               (EXTRACT(EPOCH FROM (now() - jobs.run_after)) * 1000)::float8 AS lag_ms";
+
+/// The assignments that cancel a job: one not started ends at once, a
+/// running one is asked to stop, an ended one keeps what it has.
+pub(super) const CANCEL: &str = "
+    status = CASE WHEN status IN ('queued', 'dispatched') THEN 'cancelled' ELSE status END,
+    finished_at = CASE WHEN status IN ('queued', 'dispatched') THEN now() ELSE finished_at END,
+    error = CASE WHEN status IN ('queued', 'dispatched')
+            THEN '{\"code\": \"cancelled\", \"message\": \"cancelled before it started\", \"transient\": false}'::jsonb
+            ELSE error END,
+    cancel_requested = cancel_requested OR status = 'running',
+    updated_at = now()";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -34,6 +65,7 @@ struct Row {
     execution_id: Option<String>,
     agent_id: Option<String>,
     context: Option<Json<JobContext>>,
+    batch_id: Option<Uuid>,
     result: Option<serde_json::Value>,
     error: Option<Json<JobFailure>>,
     worker: Option<String>,
@@ -64,6 +96,7 @@ impl TryFrom<Row> for Job {
             execution_id: row.execution_id,
             agent_id: row.agent_id,
             context: row.context.map(|Json(context)| context),
+            batch_id: row.batch_id,
             result: row.result,
             error: row.error.map(|Json(failure)| failure),
             worker: row.worker,
@@ -202,16 +235,7 @@ impl JobStore for PgJobs {
 
     async fn cancel(&self, id: Uuid) -> StoreResult<Option<Job>> {
         let row: Option<Row> = sqlx::query_as(AssertSqlSafe(format!(
-            "UPDATE jobs SET
-                 status = CASE WHEN status IN ('queued', 'dispatched') THEN 'cancelled' ELSE status END,
-                 finished_at = CASE WHEN status IN ('queued', 'dispatched') THEN now() ELSE finished_at END,
-                 error = CASE WHEN status IN ('queued', 'dispatched')
-                         THEN '{{\"code\": \"cancelled\", \"message\": \"cancelled before it started\", \"transient\": false}}'::jsonb
-                         ELSE error END,
-                 cancel_requested = cancel_requested OR status = 'running',
-                 updated_at = now()
-             WHERE id = $1
-             RETURNING {COLUMNS}"
+            "UPDATE jobs SET {CANCEL} WHERE id = $1 RETURNING {COLUMNS}"
         )))
         .bind(id)
         .fetch_optional(&self.0)
@@ -228,31 +252,17 @@ impl JobStore for PgJobs {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        // The head of each project's unfinished jobs is the only one that
-        // may run; it is claimable when it is queued and due. Two
-        // dispatchers skip each other's locked rows, and the
-        // one-in-flight index stops any race that slips through.
-        let result = sqlx::query_as(
-            "WITH heads AS (
-                 SELECT DISTINCT ON (project_id) id, status, kind, run_after, seq
-                 FROM jobs
-                 WHERE status IN ('queued', 'dispatched', 'running')
-                   AND ($2::uuid IS NULL OR project_id = $2)
-                 ORDER BY project_id, seq
-             ), ready AS (
+        let result = sqlx::query_as(AssertSqlSafe(format!(
+            "WITH {HEADS}, ready AS (
                  SELECT j.id FROM jobs j JOIN heads h ON h.id = j.id
-                 WHERE h.status = 'queued' AND ($1::text IS NULL OR h.kind = $1) AND h.run_after <= now()
+                 WHERE h.status = 'queued' AND h.batch_id IS NULL
+                   AND ($1::text IS NULL OR h.kind = $1) AND h.run_after <= now()
                  ORDER BY h.seq
                  LIMIT $3
                  FOR UPDATE OF j SKIP LOCKED
              )
-             UPDATE jobs SET status = 'dispatched', dispatch = dispatch + 1,
-                             dispatched_at = now(), updated_at = now()
-             FROM ready
-             WHERE jobs.id = ready.id AND jobs.status = 'queued'
-             RETURNING jobs.id, jobs.project_id, jobs.kind, jobs.dispatch,
-                       (EXTRACT(EPOCH FROM (now() - jobs.run_after)) * 1000)::float8 AS lag_ms",
-        )
+             {DISPATCH_READY}"
+        )))
         .bind(kind.map(JobKind::as_str))
         .bind(project)
         .bind(i64::from(limit))
@@ -262,6 +272,72 @@ impl JobStore for PgJobs {
             Ok(rows) => claimed(rows),
             // Another dispatcher put the project's head in flight between
             // our scan and our update: nothing to claim this time.
+            Err(error) if unique_violation(&error) == Some("jobs_one_in_flight") => Ok(Vec::new()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn claim_batch(
+        &self,
+        kind: Option<JobKind>,
+        project: Option<Uuid>,
+        limit: u32,
+        concurrency: u32,
+    ) -> StoreResult<Vec<Claimed>> {
+        let in_flight = || {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM jobs
+                 WHERE batch_id IS NOT NULL AND status IN ('dispatched', 'running')",
+            )
+        };
+        let room = |in_flight: i64| {
+            let free = i64::from(concurrency).saturating_sub(in_flight).max(0);
+            u32::try_from(free).unwrap_or(0).min(limit)
+        };
+        // Most rounds during a large batch find it at its bound: a cheap
+        // look first spares them the lock and the scan.
+        if room(in_flight().fetch_one(&self.0).await?) == 0 {
+            return Ok(Vec::new());
+        }
+
+        // Counting and claiming must not interleave between dispatchers,
+        // or two of them could each fill the last free place. Only batch
+        // claims take this lock; interactive ones never wait on it.
+        let mut tx = self.0.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('hero:claim_batch', 0))")
+            .execute(&mut *tx)
+            .await?;
+        let room = room(in_flight().fetch_one(&mut *tx).await?);
+        if room == 0 {
+            return Ok(Vec::new());
+        }
+        // Each batch's ready heads take turns (its oldest first, then the
+        // next batch's oldest), so a small batch is not stuck behind the
+        // whole of a large one accepted earlier.
+        let result = sqlx::query_as(AssertSqlSafe(format!(
+            "WITH {HEADS}, turns AS (
+                 SELECT id, seq, row_number() OVER (PARTITION BY batch_id ORDER BY seq) AS turn
+                 FROM heads
+                 WHERE status = 'queued' AND batch_id IS NOT NULL
+                   AND ($1::text IS NULL OR kind = $1) AND run_after <= now()
+             ), ready AS (
+                 SELECT j.id FROM jobs j JOIN turns t ON t.id = j.id
+                 ORDER BY t.turn, t.seq
+                 LIMIT $3
+                 FOR UPDATE OF j SKIP LOCKED
+             )
+             {DISPATCH_READY}"
+        )))
+        .bind(kind.map(JobKind::as_str))
+        .bind(project)
+        .bind(i64::from(room))
+        .fetch_all(&mut *tx)
+        .await;
+        match result {
+            Ok(rows) => {
+                tx.commit().await?;
+                claimed(rows)
+            }
             Err(error) if unique_violation(&error) == Some("jobs_one_in_flight") => Ok(Vec::new()),
             Err(error) => Err(error.into()),
         }

@@ -1,6 +1,7 @@
 //! The Postgres implementation of every store.
 
 mod audit;
+mod batches;
 mod deliveries;
 mod jobs;
 mod key_versions;
@@ -31,6 +32,7 @@ impl Stores {
             local_pull_requests: Arc::new(local_pull_requests::PgLocalPullRequests(pool.clone())),
             jobs: Arc::new(jobs::PgJobs(pool.clone())),
             deliveries: Arc::new(deliveries::PgDeliveries(pool.clone())),
+            batches: Arc::new(batches::PgBatches(pool.clone())),
             health: Arc::new(PgHealth(pool)),
         }
     }
