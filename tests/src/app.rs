@@ -23,6 +23,9 @@ pub struct TestApp {
     pub user: User,
     pub token: String,
     pub db: TestDb,
+    /// The settings the app was built from, as environment variables, so
+    /// that a worker can be started with the same ones.
+    pub env: Vec<(String, String)>,
 }
 
 impl TestApp {
@@ -48,7 +51,7 @@ impl TestApp {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        let settings = Settings::load_from(None, env).expect("test settings");
+        let settings = Settings::load_from(None, env.clone()).expect("test settings");
 
         let app = Application::build_with_pool(&settings, db.pool.clone())
             .await
@@ -66,6 +69,7 @@ impl TestApp {
             user,
             token,
             db,
+            env,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod db;
 pub mod fake_e2b;
 pub mod fake_github;
 pub mod git_http;
+pub mod hero_env;
 pub mod job_runner;
 pub mod local_sandboxes;
 pub mod logs;

@@ -1,5 +1,5 @@
-//! The worker's probes: `/healthz` (the process runs) and `/readyz`
-//! (Postgres and Redis answer).
+//! The worker's probes: `/healthz` (the process runs), `/readyz`
+//! (Postgres and Redis answer), and `/metrics` (Prometheus).
 
 use axum::Router;
 use axum::extract::State;
@@ -18,6 +18,7 @@ pub fn router(probes: Probes) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(|| async { hero_common::metrics::render() }))
         .with_state(probes)
 }
 

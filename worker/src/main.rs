@@ -6,7 +6,9 @@ use hero_common::settings::Settings;
 use hero_common::shutdown::shutdown_signal;
 use hero_common::telemetry;
 use hero_worker::health::{self, Probes};
+use hero_worker::serve::run_worker;
 use secrecy::ExposeSecret;
+use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,20 +31,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
-    let pool = db::connect(&settings.database_url, 10).await?;
+    settings.encryption_key()?;
+    let pool = db::connect(&settings.database_url, 20).await?;
     let client = redis::Client::open(settings.redis_url.expose_secret())
         .context("REDIS_URL is not a valid Redis URL")?;
     let redis = redis::aio::ConnectionManager::new(client)
         .await
         .context("cannot reach Redis (REDIS_URL)")?;
 
-    let provider = hero_worker::sandbox::provider_from_settings(&settings)
-        .await
-        .context("setting up the sandbox provider")?;
-    tracing::info!(provider = provider.name(), "sandbox provider ready");
-
-    // TODO: job handlers arrive with the jobs pipeline; until then a worker
-    // checks its services and its sandbox provider, and serves probes.
+    let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind(settings.worker_bind)
         .await
         .with_context(|| {
@@ -51,9 +48,27 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                 settings.worker_bind
             )
         })?;
-    tracing::info!(addr = %settings.worker_bind, "hero-worker probes listening");
-    axum::serve(listener, health::router(Probes { pool, redis }))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving probes")
+    tracing::info!(addr = %listener.local_addr()?, "hero-worker probes and metrics listening");
+    let probes = {
+        let stop = stop.clone();
+        let router = health::router(Probes {
+            pool: pool.clone(),
+            redis,
+        });
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+        })
+    };
+
+    let signalled = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        signalled.cancel();
+    });
+    let worked = run_worker(&settings, pool, stop.clone()).await;
+    stop.cancel();
+    probes.await.ok();
+    worked
 }

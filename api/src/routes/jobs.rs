@@ -28,6 +28,9 @@ use crate::state::AppState;
 /// The longest `GET /v1/jobs/{id}?wait=` holds a request.
 const MAX_WAIT_SECONDS: u64 = 60;
 const MAX_KEY_LENGTH: usize = 200;
+/// How long one read of a job's event stream waits for news before the
+/// record is looked at again.
+const EVENTS_BLOCK: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -331,9 +334,13 @@ pub async fn job_events(
         .await?
         .ok_or_else(|| ApiError::not_found("job"))?;
     // Reading a stream blocks its connection, so each follower has its own.
+    // Its reads block for up to a second, longer than redis-rs waits for
+    // an answer by default.
+    let config = redis::AsyncConnectionConfig::new()
+        .set_response_timeout(Some(EVENTS_BLOCK + Duration::from_secs(5)));
     let redis = state
         .redis_client
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .map_err(|error| ApiError::internal(&error))?;
     let stream = follow(state, redis, job);
@@ -363,7 +370,7 @@ fn follow(
         let mut after = "0".to_owned();
         let mut ended = last.is_terminal();
         loop {
-            let block = if ended { Duration::ZERO } else { Duration::from_secs(1) };
+            let block = if ended { Duration::ZERO } else { EVENTS_BLOCK };
             let read = events::read(&mut redis, &prefix, job.id, &after, block).await;
             let entries = match read {
                 Ok(entries) => entries,
@@ -382,7 +389,9 @@ fn follow(
                 }
                 yield Ok(event(&payload));
             }
-            if ended {
+            // A worker writes a job's output before its last status, so
+            // nothing follows an end read from the stream.
+            if ended || last.is_terminal() {
                 break;
             }
             // Changes no worker reports (a cancel before it started) and

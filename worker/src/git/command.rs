@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use hero_common::redact::Redactor;
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 use super::auth::git_env;
 use crate::sandbox::{ExecRequest, Sandbox, SandboxError, exec_collect, shell_quote};
@@ -34,6 +35,8 @@ pub struct Git {
     pub root: String,
     env: Vec<(String, SecretString)>,
     redactor: Redactor,
+    /// Cancelling it kills the git command running.
+    cancel: CancellationToken,
 }
 
 /// What a git command printed.
@@ -60,7 +63,15 @@ impl Git {
             root: root.into(),
             env: git_env(token),
             redactor,
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// The same repository, its commands killed when `cancel` is cancelled.
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
     }
 
     /// Runs `git <args>` in the repository; a non-zero exit is an error.
@@ -108,6 +119,7 @@ impl Git {
         request.cwd = Some(cwd.to_owned());
         request.env.clone_from(&self.env);
         request.timeout = timeout;
+        request.cancel = self.cancel.clone();
 
         let (exit, output) = exec_collect(&*self.sandbox, request).await?;
         let stdout = self.redactor.redact(&output.stdout).into_owned();
@@ -127,6 +139,7 @@ impl Git {
         let mut request = ExecRequest::new(line);
         request.cwd = Some(self.root.clone());
         request.timeout = timeout;
+        request.cancel = self.cancel.clone();
         let (exit, output) = exec_collect(&*self.sandbox, request).await?;
         let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
         text.push_str(&String::from_utf8_lossy(&output.stderr));

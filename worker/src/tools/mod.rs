@@ -24,6 +24,7 @@ use std::time::Duration;
 use hero_common::redact::Redactor;
 use hero_common::tool_call::{ToolCall, ToolError, ToolErrorCode, ToolResult};
 use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
 
 use crate::sandbox::{Beneath, OutputStream, Sandbox, SandboxError, SandboxErrorKind};
 use manifest::{Manifest, Operation};
@@ -80,6 +81,8 @@ pub struct Toolbox {
     /// Project secrets, given to commands as environment variables only.
     env: Vec<(String, SecretString)>,
     limits: ToolLimits,
+    /// Cancelling it kills the command a call is running.
+    cancel: CancellationToken,
 }
 
 impl Toolbox {
@@ -98,7 +101,15 @@ impl Toolbox {
             redactor,
             env,
             limits,
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// The same toolbox, its commands killed when `cancel` is cancelled.
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
     }
 
     pub fn root(&self) -> &str {

@@ -118,6 +118,7 @@ impl Toolbox {
         request.cwd = Some(cwd.to_owned());
         request.env.clone_from(&self.env);
         request.timeout = timeout;
+        request.cancel = self.cancel.clone();
 
         let mut redact_out = self.redactor.stream();
         let mut redact_err = self.redactor.stream();

@@ -1,0 +1,103 @@
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use hero_tests::hero_env::{HeroEnv, succeeded};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn events_carry_status_changes_and_redacted_output_as_it_is_produced() {
+    let env = HeroEnv::start(&[]).await;
+    let project = env
+        .project_with_repo("acme", "chatty", &[("a.txt", "a\n")])
+        .await;
+    env.app
+        .request(
+            Method::PUT,
+            &format!("/v1/projects/{project}/secrets/TOKEN"),
+        )
+        .json(&json!({"value": "tok_abcdefghijklmnop"}))
+        .send()
+        .await
+        .unwrap();
+    succeeded(&env.run(&project, "hydrate", json!({})).await);
+    let job = env
+        .enqueue(
+            &project,
+            "run_tool",
+            json!({"tool": "run_shell", "command": "echo one; sleep 0.3; echo \"two $TOKEN\""}),
+        )
+        .await;
+
+    let response = env
+        .app
+        .request(Method::GET, &format!("/v1/jobs/{job}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = String::new();
+    let mut stream = response.bytes_stream();
+    let read = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(chunk) = stream.next().await {
+            body.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    });
+    read.await.expect("the stream ends when the job does");
+
+    assert!(body.contains("event: status"), "{body}");
+    assert!(body.contains(r#""status":"running""#), "{body}");
+    assert!(body.contains(r#""status":"succeeded""#), "{body}");
+    assert!(body.contains("event: output"), "{body}");
+    assert!(body.contains("one"), "{body}");
+    assert!(body.contains("two [redacted:TOKEN]"), "{body}");
+    assert!(!body.contains("tok_abcdefghijklmnop"));
+}
+
+#[tokio::test]
+async fn waiting_answers_with_the_ended_job_or_after_at_most_the_wait() {
+    let env = HeroEnv::start(&[]).await;
+    let project = env
+        .project_with_repo("acme", "quick", &[("a.txt", "a\n")])
+        .await;
+    succeeded(&env.run(&project, "hydrate", json!({})).await);
+    let long = env
+        .enqueue(
+            &project,
+            "run_tool",
+            json!({"tool": "run_shell", "command": "sleep 3"}),
+        )
+        .await;
+
+    let bounded: serde_json::Value = env
+        .app
+        .request(Method::GET, &format!("/v1/jobs/{long}?wait=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ended: serde_json::Value = env
+        .app
+        .request(Method::GET, &format!("/v1/jobs/{long}?wait=30"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let too_long = env
+        .app
+        .request(Method::GET, &format!("/v1/jobs/{long}?wait=61"))
+        .send()
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(bounded["status"].as_str(), Some("dispatched" | "running")),
+        "{bounded}"
+    );
+    assert_eq!(ended["status"], "succeeded");
+    assert_eq!(too_long.status(), 422);
+}

@@ -1,0 +1,182 @@
+//! A project's workspace for one job: its leased sandbox, where the
+//! repository lives in it, the project's secrets as environment variables,
+//! the forge token when git needs the network, and the redactor that knows
+//! all of them.
+
+use std::sync::Arc;
+
+use hero_common::domain::Project;
+use hero_common::redact::Redactor;
+use secrecy::SecretString;
+use tokio_util::sync::CancellationToken;
+
+use super::Services;
+use super::failure::RunError;
+use crate::forge::RepoRef;
+use crate::git::{Git, HydrateSpec, Hydrated, SyncPolicy, hydrate};
+use crate::lease::Lease;
+use crate::sandbox::Sandbox;
+use crate::tools::Toolbox;
+use crate::tools::manifest::{self, Manifest};
+
+/// The name the forge token goes by in redacted output.
+const TOKEN_NAME: &str = "GIT_TOKEN";
+
+pub struct Workspace {
+    pub project: Project,
+    pub sandbox: Arc<dyn Sandbox>,
+    pub lease: Lease,
+    /// The repository's root inside the sandbox.
+    pub root: String,
+    pub repo: RepoRef,
+    secrets: Vec<(String, SecretString)>,
+    token: Option<SecretString>,
+    redactor: Redactor,
+    /// Cancelled to stop the job: kills whatever command it is running.
+    stop: CancellationToken,
+}
+
+impl Workspace {
+    /// The workspace of `project` in its leased sandbox. The forge token is
+    /// fetched only when asked for, since tool calls need none.
+    pub async fn open(
+        services: &Services,
+        project: Project,
+        sandbox: Arc<dyn Sandbox>,
+        lease: Lease,
+        stop: CancellationToken,
+    ) -> Result<Self, RunError> {
+        let access = services.forge.access_for(&project).await?;
+        let secrets = services
+            .vault
+            .environment(project.id)
+            .await
+            .map_err(|error| RunError::permanent("secrets", error.to_string()))?;
+        let root = format!("{}/repo", sandbox.workdir().trim_end_matches('/'));
+        let repo = RepoRef {
+            owner: project.repo_owner.clone(),
+            name: project.repo_name.clone(),
+            access,
+        };
+        let redactor = redactor(&secrets, None)?;
+        Ok(Self {
+            project,
+            sandbox,
+            lease,
+            root,
+            repo,
+            secrets,
+            token: None,
+            redactor,
+            stop,
+        })
+    }
+
+    /// Fetches the forge token git needs to reach the repository, and
+    /// teaches the redactor to mask it.
+    pub async fn with_token(&mut self, services: &Services) -> Result<(), RunError> {
+        if self.token.is_some() {
+            return Ok(());
+        }
+        let token = services.forge.git_token(&self.repo).await?;
+        self.redactor = redactor(&self.secrets, token.as_ref())?;
+        self.token = token;
+        Ok(())
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    pub fn git(&self) -> Git {
+        Git::new(
+            self.sandbox.clone(),
+            self.root.clone(),
+            self.token.as_ref(),
+            self.redactor.clone(),
+        )
+        .with_cancel(self.stop.clone())
+    }
+
+    pub fn policy(&self, services: &Services) -> SyncPolicy {
+        SyncPolicy {
+            branch_prefix: services.branches.prefix.clone(),
+            default_branch: self.project.default_branch.clone(),
+            allow_default_branch: false,
+            author_name: services.branches.author_name.clone(),
+            author_email: services.branches.author_email.clone(),
+        }
+    }
+
+    /// Whether the sandbox holds the repository. A new sandbox, or one that
+    /// replaced a dead one, does not.
+    pub fn is_hydrated(&self) -> bool {
+        self.lease.hydrated_commit.is_some()
+    }
+
+    /// Clones or refreshes the repository at `branch` (the project's
+    /// default when `None`) and records the commit under the lease.
+    pub async fn hydrate(
+        &mut self,
+        services: &Services,
+        branch: Option<String>,
+        full_history: bool,
+    ) -> Result<Hydrated, RunError> {
+        self.with_token(services).await?;
+        let info = services.forge.repository(&self.repo).await?;
+        let spec = HydrateSpec {
+            clone_url: info.clone_url,
+            branch: branch.unwrap_or_else(|| self.project.default_branch.clone()),
+            shallow: !full_history,
+            known_commit: self.lease.hydrated_commit.clone(),
+            install_timeout: services.install_timeout,
+        };
+        let hydrated = hydrate(&self.git(), &spec).await?;
+        services
+            .pool
+            .table()
+            .record_hydrated(&mut self.lease, &hydrated.commit)
+            .await?;
+        Ok(hydrated)
+    }
+
+    /// Hydrates at the default branch if the sandbox does not hold the
+    /// repository yet, so a job on a fresh sandbox works as on the old one.
+    pub async fn ensure_hydrated(&mut self, services: &Services) -> Result<(), RunError> {
+        if self.is_hydrated() {
+            return Ok(());
+        }
+        tracing::info!("sandbox holds no repository yet; hydrating it first");
+        self.hydrate(services, None, false).await?;
+        Ok(())
+    }
+
+    /// The repository's manifest (its `hero.json`, or one generated).
+    pub async fn manifest(&self) -> Result<Manifest, RunError> {
+        let (manifest, _) = manifest::load(&*self.sandbox, &self.root).await?;
+        Ok(manifest)
+    }
+
+    pub fn toolbox(&self, services: &Services, manifest: Manifest) -> Toolbox {
+        Toolbox::new(
+            self.sandbox.clone(),
+            self.root.clone(),
+            manifest,
+            self.redactor.clone(),
+            self.secrets.clone(),
+            services.limits.clone(),
+        )
+        .with_cancel(self.stop.clone())
+    }
+}
+
+fn redactor(
+    secrets: &[(String, SecretString)],
+    token: Option<&SecretString>,
+) -> Result<Redactor, RunError> {
+    let named = secrets
+        .iter()
+        .cloned()
+        .chain(token.map(|t| (TOKEN_NAME.to_owned(), t.clone())));
+    Redactor::new(named).map_err(|error| RunError::permanent("secrets", error.to_string()))
+}
