@@ -3,6 +3,7 @@
 //! stand-in for a worker that moves jobs to an end.
 
 pub mod app;
+pub mod cluster;
 pub mod db;
 pub mod fake_e2b;
 pub mod fake_github;

@@ -517,9 +517,20 @@ fn cron_schedule(lookup: &Lookup<'_>) -> Result<String, SettingsError> {
         .string("HERO_CRON_SCHEDULE", "cron_schedule")?
         .unwrap_or_else(|| "*/10 * * * * *".to_owned());
     cron::Schedule::from_str(&schedule).map_err(|error| {
+        // The parser's message draws a caret under the culprit on lines of
+        // its own; its last line says what is wrong.
+        let text = error.to_string();
+        let why = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
         SettingsError::new(
             "HERO_CRON_SCHEDULE",
-            format!("not a cron expression with seconds ({error}), got {schedule:?}"),
+            format!(
+                "not a cron expression with seconds ({}), got {schedule:?}",
+                why.trim()
+            ),
         )
     })?;
     Ok(schedule)

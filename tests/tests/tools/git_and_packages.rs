@@ -34,8 +34,17 @@ async fn local_changes_can_be_staged_committed_and_inspected() {
         .run(git(&["rev-parse", "--abbrev-ref", "HEAD"]))
         .await
         .unwrap();
+    let author = f
+        .run(git(&["log", "-1", "--format=%an <%ae>"]))
+        .await
+        .unwrap();
 
     assert!(command_output(&log).stdout.contains("add f"));
+    assert_eq!(
+        command_output(&author).stdout,
+        "Hero Agent <agent@hero.invalid>\n",
+        "commits are the configured agent's, not whoever the sandbox says"
+    );
     assert_eq!(command_output(&branch).stdout, "feature\n");
 }
 

@@ -82,6 +82,8 @@ impl From<SandboxError> for RunError {
 const TRANSIENT_GIT: &[&str] = &[
     "Could not resolve host",
     "Connection refused",
+    "Failed to connect",
+    "Couldn't connect to server",
     "Connection reset",
     "Connection timed out",
     "Operation timed out",

@@ -167,6 +167,10 @@ impl Workspace {
             services.limits.clone(),
         )
         .with_cancel(self.stop.clone())
+        .with_git_author(
+            &services.branches.author_name,
+            &services.branches.author_email,
+        )
     }
 }
 

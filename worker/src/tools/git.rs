@@ -57,7 +57,14 @@ impl Toolbox {
     ) -> Result<ToolResult, ToolError> {
         check_git_args(args)?;
 
-        let mut line = format!("git {SAFE_CONFIG}");
+        // Commits are the agent's, under the configured author: the sandbox
+        // has no git identity of its own.
+        let (name, email) = &self.git_author;
+        let mut line = format!(
+            "git {SAFE_CONFIG} -c user.name={} -c user.email={}",
+            shell_quote(name),
+            shell_quote(email)
+        );
         for arg in args {
             line.push(' ');
             line.push_str(&shell_quote(arg));

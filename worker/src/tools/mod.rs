@@ -83,6 +83,8 @@ pub struct Toolbox {
     limits: ToolLimits,
     /// Cancelling it kills the command a call is running.
     cancel: CancellationToken,
+    /// Name and email of the commits `run_git commit` makes.
+    git_author: (String, String),
 }
 
 impl Toolbox {
@@ -102,7 +104,15 @@ impl Toolbox {
             env,
             limits,
             cancel: CancellationToken::new(),
+            git_author: ("Hero Agent".to_owned(), "agent@hero.invalid".to_owned()),
         }
+    }
+
+    /// The same toolbox, its `run_git commit`s made by `name <email>`.
+    #[must_use]
+    pub fn with_git_author(mut self, name: &str, email: &str) -> Self {
+        self.git_author = (name.to_owned(), email.to_owned());
+        self
     }
 
     /// The same toolbox, its commands killed when `cancel` is cancelled.
