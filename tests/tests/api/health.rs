@@ -47,6 +47,7 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
             &["put", "get", "delete"][..],
         ),
         ("/v1/projects/{id}/secrets:import", &["post"][..]),
+        ("/v1/projects/{id}/sandbox", &["get", "delete"][..]),
         ("/healthz", &["get"][..]),
         ("/readyz", &["get"][..]),
         ("/v1/webhooks/github", &["post"][..]),
@@ -67,6 +68,8 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
         "ErrorBody",
         "DeliveryReport",
         "WebhookTriggers",
+        "SandboxRecord",
+        "LiveSandboxState",
     ] {
         assert!(schemas[schema].is_object(), "schema {schema} missing");
     }
