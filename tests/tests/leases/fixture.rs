@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_common::domain::NewProject;
+use hero_common::domain::{NewProject, SandboxRecord};
 use hero_common::store::Stores;
 use hero_tests::TestDb;
 use hero_tests::local_sandboxes::TempProvider;
@@ -57,6 +57,16 @@ impl Fixture {
         sqlx::query_scalar("SELECT state FROM sandboxes WHERE id = $1")
             .bind(row)
             .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Asks for the project's sandbox to be closed, through the store the
+    /// API's `DELETE /v1/projects/{id}/sandbox` uses.
+    pub async fn request_close(&self, project: Uuid) -> Option<SandboxRecord> {
+        Stores::postgres(self.db.pool.clone())
+            .sandboxes
+            .request_close(project)
             .await
             .unwrap()
     }
