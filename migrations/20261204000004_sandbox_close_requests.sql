@@ -4,3 +4,7 @@
 -- Not indexed: the reaper scans only live rows (at most max_sandboxes),
 -- and leaving the column out of every index keeps lease updates HOT.
 ALTER TABLE sandboxes ADD COLUMN close_requested_at timestamptz;
+
+-- Whether the project's jobs may push to its default branch; off, so an
+-- agent's work reaches the default branch through a pull request only.
+ALTER TABLE projects ADD COLUMN allow_default_branch_push boolean NOT NULL DEFAULT false;

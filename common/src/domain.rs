@@ -37,6 +37,9 @@ pub struct Project {
     pub github_installation_id: Option<i64>,
     pub default_branch: String,
     pub use_cloud_sandbox: bool,
+    /// Whether the project's jobs may push to its default branch; when
+    /// false, agents push to their own branches and open pull requests.
+    pub allow_default_branch_push: bool,
     /// What GitHub events do for this project.
     pub webhook_triggers: WebhookTriggers,
     pub created_at: DateTime<Utc>,
@@ -52,6 +55,7 @@ pub struct NewProject {
     pub github_installation_id: Option<i64>,
     pub default_branch: String,
     pub use_cloud_sandbox: bool,
+    pub allow_default_branch_push: bool,
     pub webhook_triggers: WebhookTriggers,
 }
 
@@ -65,6 +69,7 @@ pub struct ProjectChanges {
     pub github_installation_id: Option<Option<i64>>,
     pub default_branch: Option<String>,
     pub use_cloud_sandbox: Option<bool>,
+    pub allow_default_branch_push: Option<bool>,
     /// Replaces the whole trigger configuration.
     pub webhook_triggers: Option<WebhookTriggers>,
 }

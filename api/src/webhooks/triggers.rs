@@ -350,6 +350,7 @@ mod tests {
             github_installation_id: Some(42),
             default_branch: "main".to_owned(),
             use_cloud_sandbox: false,
+            allow_default_branch_push: false,
             webhook_triggers: triggers.validate().unwrap(),
             created_at: Utc::now(),
             updated_at: Utc::now(),

@@ -77,6 +77,12 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
         schemas["Project"]["properties"]["webhook_triggers"].is_object(),
         "projects show their webhook triggers"
     );
+    for schema in ["Project", "CreateProject", "UpdateProject"] {
+        assert!(
+            schemas[schema]["properties"]["allow_default_branch_push"].is_object(),
+            "{schema} has allow_default_branch_push"
+        );
+    }
     assert_eq!(
         paths["/v1/projects"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/CreateProject"
