@@ -93,6 +93,7 @@ async fn rotate_key_moves_every_secret_to_the_new_key() {
         github_installation_id: None,
         default_branch: "main".to_owned(),
         use_cloud_sandbox: false,
+        allow_default_branch_push: false,
         webhook_triggers: Default::default(),
     };
     let project = stores.projects.create(owner, project).await.unwrap().id;

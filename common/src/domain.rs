@@ -37,6 +37,9 @@ pub struct Project {
     pub github_installation_id: Option<i64>,
     pub default_branch: String,
     pub use_cloud_sandbox: bool,
+    /// Whether the project's jobs may push to its default branch; when
+    /// false, agents push to their own branches and open pull requests.
+    pub allow_default_branch_push: bool,
     /// What GitHub events do for this project.
     pub webhook_triggers: WebhookTriggers,
     pub created_at: DateTime<Utc>,
@@ -52,6 +55,7 @@ pub struct NewProject {
     pub github_installation_id: Option<i64>,
     pub default_branch: String,
     pub use_cloud_sandbox: bool,
+    pub allow_default_branch_push: bool,
     pub webhook_triggers: WebhookTriggers,
 }
 
@@ -65,8 +69,47 @@ pub struct ProjectChanges {
     pub github_installation_id: Option<Option<i64>>,
     pub default_branch: Option<String>,
     pub use_cloud_sandbox: Option<bool>,
+    pub allow_default_branch_push: Option<bool>,
     /// Replaces the whole trigger configuration.
     pub webhook_triggers: Option<WebhookTriggers>,
+}
+
+/// A live sandbox's stage: `starting` (being created), `ready`, or
+/// `closing` (being destroyed by a worker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveSandboxState {
+    Starting,
+    Ready,
+    Closing,
+}
+
+/// A project's live sandbox as clients see it. Who holds its lease, and
+/// the lease's fencing token, stay among the workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SandboxRecord {
+    /// Hero's id for this sandbox (not the provider's).
+    pub id: Uuid,
+    pub project_id: Uuid,
+    /// `local` or `e2b`.
+    pub provider: String,
+    /// The provider's id for it; absent until it has been created there.
+    pub provider_sandbox_id: Option<String>,
+    pub state: LiveSandboxState,
+    pub created_at: DateTime<Utc>,
+    /// When a job last used it; idle sandboxes are closed after the
+    /// configured idle timeout.
+    pub last_active_at: DateTime<Utc>,
+    /// The commit its repository was last hydrated at.
+    pub hydrated_commit: Option<String>,
+    /// Whether a worker holds it right now (a job, or the worker closing
+    /// it).
+    pub leased: bool,
+    /// When the current lease runs out unless its holder renews it;
+    /// absent when not leased.
+    pub leased_until: Option<DateTime<Utc>>,
+    /// When closing it was first asked for; absent when nobody asked.
+    pub close_requested_at: Option<DateTime<Utc>>,
 }
 
 /// What may be shown about a secret without revealing it.

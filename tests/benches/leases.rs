@@ -32,6 +32,7 @@ async fn projects(db: &TestDb, count: usize) -> Vec<Uuid> {
             github_installation_id: None,
             default_branch: "main".to_owned(),
             use_cloud_sandbox: false,
+            allow_default_branch_push: false,
             webhook_triggers: Default::default(),
         };
         ids.push(stores.projects.create(owner, project).await.unwrap().id);

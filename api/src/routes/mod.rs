@@ -7,6 +7,7 @@ pub mod health;
 pub mod jobs;
 pub mod projects;
 pub mod pull_requests;
+pub mod sandbox;
 pub mod secrets;
 pub mod webhooks;
 
@@ -36,6 +37,7 @@ use crate::state::AppState;
         (name = "secrets", description = "Encrypted project secrets"),
         (name = "github", description = "Connecting a GitHub account"),
         (name = "jobs", description = "Work done in a project's sandbox"),
+        (name = "sandboxes", description = "A project's sandbox, and asking for it to be closed"),
         (name = "local forge", description = "Bare repositories and pull requests when HERO_FORGE=local"),
         (name = "webhooks", description = "Signed GitHub deliveries that start configured runs"),
         (name = "batches", description = "One kind of job over many projects"),
@@ -112,6 +114,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(secrets::import_secrets))
         .routes(routes!(pull_requests::list_pull_requests))
+        .routes(routes!(sandbox::get_sandbox, sandbox::close_sandbox))
         .routes(routes!(jobs::enqueue_job, jobs::list_jobs))
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::cancel_job))

@@ -31,6 +31,11 @@ pub struct CreateProject {
     pub github_installation_id: Option<i64>,
     #[serde(default)]
     pub use_cloud_sandbox: bool,
+    /// Let the project's jobs push to its default branch. Off when left
+    /// out: agents then push to branches of their own and open pull
+    /// requests, and a push to the default branch is refused.
+    #[serde(default)]
+    pub allow_default_branch_push: bool,
     /// What GitHub events do for the project; the defaults when left out.
     pub webhook_triggers: Option<WebhookTriggers>,
 }
@@ -48,6 +53,8 @@ pub struct UpdateProject {
     #[schema(value_type = Option<i64>)]
     pub github_installation_id: Option<Option<i64>>,
     pub use_cloud_sandbox: Option<bool>,
+    /// Let the project's jobs push to its default branch.
+    pub allow_default_branch_push: Option<bool>,
     /// Replaces the whole trigger configuration; fields left out inside
     /// it take their defaults.
     pub webhook_triggers: Option<WebhookTriggers>,
@@ -135,6 +142,7 @@ impl CreateProject {
             github_installation_id: self.github_installation_id,
             default_branch,
             use_cloud_sandbox: self.use_cloud_sandbox,
+            allow_default_branch_push: self.allow_default_branch_push,
             webhook_triggers,
         })
     }
@@ -164,6 +172,7 @@ impl UpdateProject {
             github_installation_id: self.github_installation_id,
             default_branch: self.default_branch,
             use_cloud_sandbox: self.use_cloud_sandbox,
+            allow_default_branch_push: self.allow_default_branch_push,
             webhook_triggers,
         })
     }

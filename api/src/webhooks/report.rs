@@ -55,6 +55,9 @@ pub enum Action {
         /// `merged` or `closed`.
         state: String,
     },
+    /// The project's sandbox was asked to close, because its pull request
+    /// ended and `close_sandbox_on_pr_close` is on; a worker closes it.
+    SandboxCloseRequested { project_id: Uuid, sandbox_id: Uuid },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

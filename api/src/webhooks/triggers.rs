@@ -1,8 +1,9 @@
 //! What an event does for each project linked to its repository.
 //!
 //! Deciding is pure ([`plan`]: an event and a project in, what to do out);
-//! acting ([`run`]) only enqueues jobs and updates pull request records,
-//! so a delivery is answered long before GitHub's ten-second limit. Every
+//! acting ([`run`]) only enqueues jobs, updates pull request records and
+//! records sandbox close requests (the workers close the sandbox), so a
+//! delivery is answered long before GitHub's ten-second limit. Every
 //! job a delivery enqueues carries an idempotency key made from the
 //! delivery id, so a redelivery after a half-finished attempt finds the
 //! jobs already accepted instead of adding more.
@@ -195,7 +196,7 @@ pub async fn run(
     let mut skipped = Vec::new();
     for project in &projects {
         match act(state, delivery_id, event, origin, project).await? {
-            Done::Acted(action) => actions.push(action),
+            Done::Acted(done) => actions.extend(done),
             Done::Skipped(reason) => skipped.push(Skipped {
                 project_id: project.id,
                 reason,
@@ -212,7 +213,7 @@ pub async fn run(
 
 /// What carrying out a plan came to for one project.
 enum Done {
-    Acted(Action),
+    Acted(Vec<Action>),
     Skipped(String),
 }
 
@@ -241,12 +242,12 @@ async fn act(
                 context: Some(context(event, origin, delivery_id, &trigger)),
             };
             match accept(state, job).await {
-                Ok((job, _)) => Ok(Done::Acted(Action::JobEnqueued {
+                Ok((job, _)) => Ok(Done::Acted(vec![Action::JobEnqueued {
                     project_id: project.id,
                     job_id: job.id,
                     kind,
                     trigger,
-                })),
+                }])),
                 // An earlier attempt of this delivery enqueued something
                 // else: the project's triggers changed in between.
                 Err(StoreError::Conflict(_)) => Ok(Done::Skipped(
@@ -273,20 +274,34 @@ async fn act(
                 state = %record.state,
                 "pull request ended"
             );
-            if project.webhook_triggers.close_sandbox_on_pr_close {
-                // TODO: ask for a close here once close requests exist; the API never touches sandboxes.
-                tracing::info!(
-                    project_id = %project.id,
-                    "close_sandbox_on_pr_close is set; closing sandboxes on webhooks is not wired yet"
-                );
-            }
-            Ok(Done::Acted(Action::PullRequestClosed {
+            let mut actions = vec![Action::PullRequestClosed {
                 project_id: project.id,
                 number,
                 state: record.state,
-            }))
+            }];
+            if project.webhook_triggers.close_sandbox_on_pr_close {
+                actions.extend(request_sandbox_close(state, project).await?);
+            }
+            Ok(Done::Acted(actions))
         }
     }
+}
+
+/// Asks for the project's sandbox to be closed, as
+/// `DELETE /v1/projects/{id}/sandbox` does; nothing when it has none.
+async fn request_sandbox_close(
+    state: &AppState,
+    project: &Project,
+) -> Result<Option<Action>, StoreError> {
+    let Some(sandbox) = state.stores.sandboxes.request_close(project.id).await? else {
+        tracing::debug!(project_id = %project.id, "no live sandbox to close");
+        return Ok(None);
+    };
+    tracing::info!(project_id = %project.id, sandbox_id = %sandbox.id, "sandbox close requested");
+    Ok(Some(Action::SandboxCloseRequested {
+        project_id: project.id,
+        sandbox_id: sandbox.id,
+    }))
 }
 
 /// The summary of the event a job keeps: ids, names and links only.
@@ -335,6 +350,7 @@ mod tests {
             github_installation_id: Some(42),
             default_branch: "main".to_owned(),
             use_cloud_sandbox: false,
+            allow_default_branch_push: false,
             webhook_triggers: triggers.validate().unwrap(),
             created_at: Utc::now(),
             updated_at: Utc::now(),

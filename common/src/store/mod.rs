@@ -16,7 +16,7 @@ use crate::crypto::Sealed;
 use crate::domain::{
     ApiTokenInfo, AuditEntry, AuditRecord, Delivery, LocalPullRequest, NewDelivery,
     NewLocalPullRequest, NewProject, NewPullRequest, Project, ProjectChanges, PullRequestRecord,
-    SealedSecret, SecretMetadata, StoredSecret, User,
+    SandboxRecord, SealedSecret, SecretMetadata, StoredSecret, User,
 };
 use crate::jobs::batch::{Batch, BatchCancellation, BatchCreated, BatchFailure, NewBatch};
 use crate::jobs::{Claimed, Job, JobFailure, JobFilter, JobKind, JobStatus, NewJob, Outcome};
@@ -161,6 +161,19 @@ pub trait PullRequestStore: Send + Sync {
         number: i64,
         merged: bool,
     ) -> StoreResult<Option<PullRequestRecord>>;
+}
+
+/// Projects' sandboxes as the API sees them: read, and asked to close.
+/// Only workers create, lease or destroy sandboxes; a close request is
+/// carried out by the reaper once nobody leases the sandbox.
+#[async_trait]
+pub trait SandboxStore: Send + Sync {
+    /// The project's live sandbox (starting, ready or closing), if any.
+    async fn live(&self, project_id: Uuid) -> StoreResult<Option<SandboxRecord>>;
+    /// Asks for the project's live sandbox to be closed and returns it;
+    /// asking again keeps the first request's time. `None` when the
+    /// project has no live sandbox.
+    async fn request_close(&self, project_id: Uuid) -> StoreResult<Option<SandboxRecord>>;
 }
 
 /// Webhook deliveries, to recognise GitHub's redeliveries and replays.
@@ -328,6 +341,7 @@ pub struct Stores {
     pub audit: Arc<dyn AuditLog>,
     pub key_versions: Arc<dyn KeyVersionStore>,
     pub pull_requests: Arc<dyn PullRequestStore>,
+    pub sandboxes: Arc<dyn SandboxStore>,
     pub local_pull_requests: Arc<dyn LocalPullRequestStore>,
     pub jobs: Arc<dyn JobStore>,
     pub deliveries: Arc<dyn DeliveryStore>,

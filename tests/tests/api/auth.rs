@@ -103,6 +103,12 @@ async fn another_users_project_is_404_for_every_route_never_403() {
             format!("/v1/projects/{project}/secrets:import"),
             Some(json!({"secrets": [{"key": "K", "value": "v"}]})),
         ),
+        (Method::GET, format!("/v1/projects/{project}/sandbox"), None),
+        (
+            Method::DELETE,
+            format!("/v1/projects/{project}/sandbox"),
+            None,
+        ),
     ];
     for (method, path, body) in attempts {
         let mut request = app.request_as(&mallory, method.clone(), &path);

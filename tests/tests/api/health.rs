@@ -47,6 +47,7 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
             &["put", "get", "delete"][..],
         ),
         ("/v1/projects/{id}/secrets:import", &["post"][..]),
+        ("/v1/projects/{id}/sandbox", &["get", "delete"][..]),
         ("/healthz", &["get"][..]),
         ("/readyz", &["get"][..]),
         ("/v1/webhooks/github", &["post"][..]),
@@ -67,6 +68,8 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
         "ErrorBody",
         "DeliveryReport",
         "WebhookTriggers",
+        "SandboxRecord",
+        "LiveSandboxState",
     ] {
         assert!(schemas[schema].is_object(), "schema {schema} missing");
     }
@@ -74,6 +77,12 @@ async fn the_openapi_document_describes_every_route_with_schemas() {
         schemas["Project"]["properties"]["webhook_triggers"].is_object(),
         "projects show their webhook triggers"
     );
+    for schema in ["Project", "CreateProject", "UpdateProject"] {
+        assert!(
+            schemas[schema]["properties"]["allow_default_branch_push"].is_object(),
+            "{schema} has allow_default_branch_push"
+        );
+    }
     assert_eq!(
         paths["/v1/projects"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/CreateProject"

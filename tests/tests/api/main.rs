@@ -10,5 +10,6 @@ mod health;
 mod projects;
 mod pull_requests;
 mod redaction;
+mod sandbox;
 mod secrets;
 mod vault;

@@ -26,6 +26,7 @@ async fn linking_a_repository_fills_in_defaults() {
     assert_eq!(project["name"], "octo-org/hello.world");
     assert_eq!(project["default_branch"], "main");
     assert_eq!(project["use_cloud_sandbox"], false);
+    assert_eq!(project["allow_default_branch_push"], false);
     assert_eq!(project["github_installation_id"], Value::Null);
     assert_eq!(project["owner_id"], app.user.id.to_string());
     assert_eq!(
@@ -42,7 +43,7 @@ async fn every_field_can_be_given_on_create_and_read_back() {
         json!({
             "name": "Shop", "repo_owner": "acme", "repo_name": "shop",
             "default_branch": "release/2026", "github_installation_id": 42,
-            "use_cloud_sandbox": true,
+            "use_cloud_sandbox": true, "allow_default_branch_push": true,
             "webhook_triggers": {
                 "hydrate_on_push": false, "close_sandbox_on_pr_close": true,
                 "commands": [{"command": "/hero", "job": {"kind": "sync", "params": {"action": "status"}}}],
@@ -67,6 +68,7 @@ async fn every_field_can_be_given_on_create_and_read_back() {
     assert_eq!(fetched, created);
     assert_eq!(fetched["default_branch"], "release/2026");
     assert_eq!(fetched["github_installation_id"], 42);
+    assert_eq!(fetched["allow_default_branch_push"], true);
     let triggers = &fetched["webhook_triggers"];
     assert_eq!(triggers["hydrate_on_push"], false);
     assert_eq!(triggers["close_sandbox_on_pr_close"], true);
@@ -354,5 +356,63 @@ async fn patch_replaces_the_webhook_triggers_and_leaves_them_when_left_out() {
             .unwrap()
             .starts_with("webhook_triggers.commands[0].command"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn patch_allows_and_forbids_pushing_to_the_default_branch_and_leaves_it_when_left_out() {
+    let app = TestApp::spawn().await;
+    let id = app.create_project("r").await;
+    let path = format!("/v1/projects/{id}");
+    let patch = |body: Value| {
+        let request = app.request(Method::PATCH, &path).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    let allowed = patch(json!({"allow_default_branch_push": true})).await;
+    let renamed = patch(json!({"name": "renamed"})).await;
+    let forbidden = patch(json!({"allow_default_branch_push": false})).await;
+
+    assert_eq!(allowed["allow_default_branch_push"], true);
+    assert_eq!(renamed["allow_default_branch_push"], true);
+    assert_eq!(forbidden["allow_default_branch_push"], false);
+    let stored: bool =
+        sqlx::query_scalar("SELECT allow_default_branch_push FROM projects WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert!(!stored);
+}
+
+#[tokio::test]
+async fn allow_default_branch_push_that_is_not_a_boolean_is_422_naming_it() {
+    let app = TestApp::spawn().await;
+    let id = app.create_project("r").await;
+
+    let (created_status, created) = post(
+        &app,
+        json!({"repo_owner": "o", "repo_name": "r", "allow_default_branch_push": "yes"}),
+    )
+    .await;
+    let patched = app
+        .request(Method::PATCH, &format!("/v1/projects/{id}"))
+        .json(&json!({"allow_default_branch_push": 1}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(created_status, 422, "{created}");
+    assert_eq!(created["error"]["code"], "invalid_body");
+    let message = created["error"]["message"].as_str().unwrap();
+    assert!(message.contains("allow_default_branch_push"), "{message}");
+    assert_eq!(patched.status(), 422);
+    let body: Value = patched.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("allow_default_branch_push"),
+        "{body}"
     );
 }

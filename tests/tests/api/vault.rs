@@ -31,6 +31,7 @@ impl Fixture {
             github_installation_id: None,
             default_branch: "main".to_owned(),
             use_cloud_sandbox: false,
+            allow_default_branch_push: false,
             webhook_triggers: Default::default(),
         };
         self.stores

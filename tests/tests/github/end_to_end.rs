@@ -61,6 +61,7 @@ async fn a_repository_is_hydrated_changed_synced_and_turned_into_exactly_one_pul
         github_installation_id: Some(crate::support::INSTALLATION),
         default_branch: "main".to_owned(),
         use_cloud_sandbox: false,
+        allow_default_branch_push: false,
         webhook_triggers: Default::default(),
     };
     let project = stores.projects.create(owner, project).await.unwrap();

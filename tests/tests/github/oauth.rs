@@ -354,6 +354,7 @@ async fn access_for_a_project_prefers_the_installation_then_the_owners_token() {
         github_installation_id: Some(7),
         default_branch: "main".to_owned(),
         use_cloud_sandbox: false,
+        allow_default_branch_push: false,
         webhook_triggers: Default::default(),
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hero_common::domain::NewProject;
+use hero_common::domain::{NewProject, SandboxRecord};
 use hero_common::store::Stores;
 use hero_tests::TestDb;
 use hero_tests::local_sandboxes::TempProvider;
@@ -29,6 +29,7 @@ impl Fixture {
                 github_installation_id: None,
                 default_branch: "main".to_owned(),
                 use_cloud_sandbox: false,
+                allow_default_branch_push: false,
                 webhook_triggers: Default::default(),
             };
             projects.push(stores.projects.create(owner, project).await.unwrap().id);
@@ -57,6 +58,16 @@ impl Fixture {
         sqlx::query_scalar("SELECT state FROM sandboxes WHERE id = $1")
             .bind(row)
             .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Asks for the project's sandbox to be closed, through the store the
+    /// API's `DELETE /v1/projects/{id}/sandbox` uses.
+    pub async fn request_close(&self, project: Uuid) -> Option<SandboxRecord> {
+        Stores::postgres(self.db.pool.clone())
+            .sandboxes
+            .request_close(project)
             .await
             .unwrap()
     }

@@ -42,6 +42,7 @@ async fn a_local_repository_is_hydrated_changed_synced_and_turned_into_exactly_o
                 github_installation_id: None,
                 default_branch: "main".to_owned(),
                 use_cloud_sandbox: false,
+                allow_default_branch_push: false,
                 webhook_triggers: Default::default(),
             },
         )

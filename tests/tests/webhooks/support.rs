@@ -112,6 +112,33 @@ impl Hook {
         }
     }
 
+    /// A ready, unleased sandbox for the project in `slot`, as a worker
+    /// would have left it; returns its row id.
+    pub async fn sandbox(&self, project: Uuid, slot: i32) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO sandboxes (id, project_id, provider, provider_id, state, slot)
+             VALUES ($1, $2, 'local', $3, 'ready', $4)",
+        )
+        .bind(id)
+        .bind(project)
+        .bind(format!("local-{id}"))
+        .bind(slot)
+        .execute(&self.app.db.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    /// Whether closing the sandbox row was asked for.
+    pub async fn close_requested(&self, sandbox: Uuid) -> bool {
+        sqlx::query_scalar("SELECT close_requested_at IS NOT NULL FROM sandboxes WHERE id = $1")
+            .bind(sandbox)
+            .fetch_one(&self.app.db.pool)
+            .await
+            .unwrap()
+    }
+
     /// The project's jobs, newest first, from the record itself.
     pub async fn jobs(&self, project: Uuid) -> Vec<Job> {
         self.app

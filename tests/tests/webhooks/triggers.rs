@@ -138,6 +138,62 @@ async fn closing_a_pull_request_hero_opened_records_it_merged_or_closed() {
 }
 
 #[tokio::test]
+async fn closing_a_pull_request_asks_for_the_sandbox_to_close_only_where_the_project_says_so() {
+    let hook = Hook::spawn().await;
+    let closing = hook
+        .project("closing", json!({"close_sandbox_on_pr_close": true}))
+        .await;
+    let keeping = hook.project("keeping", json!({})).await;
+    let no_sandbox = hook
+        .project("no-sandbox", json!({"close_sandbox_on_pr_close": true}))
+        .await;
+    for project in [closing, keeping, no_sandbox] {
+        hook.app
+            .stores
+            .pull_requests
+            .record(hero_pull_request(project, 7, "hero/fix"))
+            .await
+            .unwrap();
+    }
+    let closing_sandbox = hook.sandbox(closing, 0).await;
+    let kept_sandbox = hook.sandbox(keeping, 1).await;
+
+    let answer = hook
+        .deliver(
+            "pull_request",
+            &hook.source.pull_request_closed(7, "hero/fix", true),
+        )
+        .await;
+
+    let report = answer.report(200, "handled");
+    let actions = report["actions"].as_array().unwrap();
+    let requested: Vec<&Value> = actions
+        .iter()
+        .filter(|action| action["action"] == "sandbox_close_requested")
+        .collect();
+    assert_eq!(
+        requested,
+        [&json!({
+            "action": "sandbox_close_requested",
+            "project_id": closing,
+            "sandbox_id": closing_sandbox,
+        })],
+        "{report}"
+    );
+    let closed_prs = actions
+        .iter()
+        .filter(|action| action["action"] == "pull_request_closed")
+        .count();
+    assert_eq!(closed_prs, 3, "{report}");
+    assert!(hook.close_requested(closing_sandbox).await);
+    assert!(!hook.close_requested(kept_sandbox).await);
+    assert!(
+        hook.jobs(closing).await.is_empty(),
+        "the workers close it; no job"
+    );
+}
+
+#[tokio::test]
 async fn a_late_closed_event_never_turns_a_merged_pull_request_back_to_closed() {
     let hook = Hook::spawn().await;
     let project = hook.project("shop", json!({})).await;

@@ -1,5 +1,6 @@
-//! Housekeeping the cron runs: close idle sandboxes, clean up stuck ones,
-//! and kill sandboxes Hero made but no longer knows.
+//! Housekeeping the cron runs: close sandboxes someone asked to close and
+//! idle ones, clean up stuck ones, and kill sandboxes Hero made but no
+//! longer knows.
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -7,17 +8,33 @@ use std::time::Duration;
 use chrono::Utc;
 
 use super::pool::{PoolError, SandboxPool};
+use super::table::Claimed;
 use crate::sandbox::{MANAGED_BY_KEY, MANAGED_BY_VALUE};
 
 /// What one reaping pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reaped {
+    /// Closed because someone asked (the API's `DELETE .../sandbox`, or a
+    /// webhook), whatever their idle time.
+    pub requested_closed: usize,
     pub idle_closed: usize,
     pub stuck_cleaned: usize,
     pub orphans_killed: usize,
 }
 
 impl SandboxPool {
+    /// Closes sandboxes whose closing was asked for and that nobody holds.
+    /// One held when the request came is closed by the first pass after
+    /// its lease is released.
+    pub async fn close_requested(&self, holder: &str) -> Result<usize, PoolError> {
+        let claimed = self.table().claim_close_requested(holder, 100).await?;
+        let closed = self.close_each(&claimed, "requested").await;
+        if closed > 0 {
+            tracing::info!(closed, "closed sandboxes on request");
+        }
+        Ok(closed)
+    }
+
     /// Closes sandboxes idle for longer than the pool's `idle_timeout`.
     /// A leased sandbox is never closed, however long its job runs.
     pub async fn close_idle(&self, holder: &str) -> Result<usize, PoolError> {
@@ -25,16 +42,7 @@ impl SandboxPool {
             .table()
             .claim_idle(self.config().idle_timeout, holder, 100)
             .await?;
-        let mut closed = 0;
-        for sandbox in &claimed {
-            match self.close_claimed(sandbox).await {
-                Ok(()) => closed += 1,
-                // Left `closing`; the stuck pass tries again.
-                Err(error) => {
-                    tracing::warn!(project_id = %sandbox.project_id, %error, "closing an idle sandbox failed")
-                }
-            }
-        }
+        let closed = self.close_each(&claimed, "idle").await;
         if closed > 0 {
             tracing::info!(closed, "closed idle sandboxes");
         }
@@ -50,19 +58,26 @@ impl SandboxPool {
         holder: &str,
     ) -> Result<usize, PoolError> {
         let claimed = self.table().claim_stuck(stuck_after, holder).await?;
-        let mut cleaned = 0;
-        for sandbox in &claimed {
-            match self.close_claimed(sandbox).await {
-                Ok(()) => cleaned += 1,
-                Err(error) => {
-                    tracing::warn!(project_id = %sandbox.project_id, %error, "cleaning a stuck sandbox failed")
-                }
-            }
-        }
+        let cleaned = self.close_each(&claimed, "stuck").await;
         if cleaned > 0 {
             tracing::info!(cleaned, "cleaned up stuck sandboxes");
         }
         Ok(cleaned)
+    }
+
+    /// Closes every claimed sandbox it can and counts them. One that fails
+    /// is left `closing`, which the stuck pass tries again.
+    async fn close_each(&self, claimed: &[Claimed], reason: &'static str) -> usize {
+        let mut closed = 0;
+        for sandbox in claimed {
+            match self.close_claimed(sandbox).await {
+                Ok(()) => closed += 1,
+                Err(error) => {
+                    tracing::warn!(project_id = %sandbox.project_id, reason, %error, "closing a sandbox failed")
+                }
+            }
+        }
+        closed
     }
 
     /// Kills sandboxes that carry Hero's mark but that the table does not
@@ -92,7 +107,8 @@ impl SandboxPool {
         Ok(killed)
     }
 
-    /// All three passes, as the cron runs them.
+    /// Every pass, as the cron runs them. Requested closes go first, so a
+    /// sandbox someone asked to close is counted as that and not as idle.
     pub async fn reap(
         &self,
         holder: &str,
@@ -100,6 +116,7 @@ impl SandboxPool {
         orphan_min_age: Duration,
     ) -> Result<Reaped, PoolError> {
         Ok(Reaped {
+            requested_closed: self.close_requested(holder).await?,
             idle_closed: self.close_idle(holder).await?,
             stuck_cleaned: self.clean_stuck(stuck_after, holder).await?,
             orphans_killed: self.kill_orphans(orphan_min_age).await?,

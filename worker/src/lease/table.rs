@@ -366,6 +366,28 @@ impl LeaseTable {
         .await
     }
 
+    /// Claims up to `limit` live sandboxes whose closing was asked for
+    /// (through the API or a webhook) and that nobody holds. A held one is
+    /// left to its holder and claimed on a later pass, once released; the
+    /// lease is checked again under each row's lock, so a sandbox a job
+    /// leased a moment ago is never taken. `starting` rows count: a
+    /// creator that lost its lease kills what it made when it finds out.
+    pub async fn claim_close_requested(
+        &self,
+        holder: &str,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, LeaseError> {
+        self.claim(
+            "state IN ('starting', 'ready') AND close_requested_at IS NOT NULL
+             AND (lease_holder IS NULL OR lease_expires_at <= now())
+             ORDER BY close_requested_at LIMIT $4",
+            holder,
+            0,
+            limit,
+        )
+        .await
+    }
+
     /// Claims rows that would otherwise hold a slot forever: `starting` for
     /// longer than `stuck_after` with no live lease, `closing` whose closer
     /// died, and `failed` ones still to be destroyed.

@@ -8,6 +8,7 @@ mod key_versions;
 mod local_pull_requests;
 mod projects;
 mod pull_requests;
+mod sandboxes;
 mod secrets;
 mod tokens;
 mod users;
@@ -29,6 +30,7 @@ impl Stores {
             audit: Arc::new(audit::PgAudit(pool.clone())),
             key_versions: Arc::new(key_versions::PgKeyVersions(pool.clone())),
             pull_requests: Arc::new(pull_requests::PgPullRequests(pool.clone())),
+            sandboxes: Arc::new(sandboxes::PgSandboxes(pool.clone())),
             local_pull_requests: Arc::new(local_pull_requests::PgLocalPullRequests(pool.clone())),
             jobs: Arc::new(jobs::PgJobs(pool.clone())),
             deliveries: Arc::new(deliveries::PgDeliveries(pool.clone())),

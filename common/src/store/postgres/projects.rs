@@ -16,7 +16,8 @@ pub(super) struct PgProjects(pub(super) PgPool);
 macro_rules! columns {
     () => {
         "id, owner_id, name, repo_owner, repo_name, github_installation_id, \
-         default_branch, use_cloud_sandbox, webhook_triggers, created_at, updated_at"
+         default_branch, use_cloud_sandbox, allow_default_branch_push, webhook_triggers, \
+         created_at, updated_at"
     };
 }
 
@@ -30,6 +31,7 @@ struct ProjectRow {
     github_installation_id: Option<i64>,
     default_branch: String,
     use_cloud_sandbox: bool,
+    allow_default_branch_push: bool,
     webhook_triggers: Json<WebhookTriggers>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -46,6 +48,7 @@ impl From<ProjectRow> for Project {
             github_installation_id: row.github_installation_id,
             default_branch: row.default_branch,
             use_cloud_sandbox: row.use_cloud_sandbox,
+            allow_default_branch_push: row.allow_default_branch_push,
             webhook_triggers: row.webhook_triggers.0,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -68,8 +71,8 @@ impl ProjectStore for PgProjects {
         let row: ProjectRow = sqlx::query_as(concat!(
             "INSERT INTO projects (id, owner_id, name, repo_owner, repo_name,
                                    github_installation_id, default_branch, use_cloud_sandbox,
-                                   webhook_triggers)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                   allow_default_branch_push, webhook_triggers)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              RETURNING ",
             columns!(),
             ""
@@ -82,6 +85,7 @@ impl ProjectStore for PgProjects {
         .bind(project.github_installation_id)
         .bind(&project.default_branch)
         .bind(project.use_cloud_sandbox)
+        .bind(project.allow_default_branch_push)
         .bind(Json(&project.webhook_triggers))
         .fetch_one(&self.0)
         .await
@@ -167,6 +171,7 @@ impl ProjectStore for PgProjects {
                 default_branch = COALESCE($8, default_branch),
                 use_cloud_sandbox = COALESCE($9, use_cloud_sandbox),
                 webhook_triggers = COALESCE($10, webhook_triggers),
+                allow_default_branch_push = COALESCE($11, allow_default_branch_push),
                 updated_at = now()
              WHERE id = $1 AND owner_id = $2
              RETURNING ",
@@ -183,6 +188,7 @@ impl ProjectStore for PgProjects {
         .bind(changes.default_branch)
         .bind(changes.use_cloud_sandbox)
         .bind(changes.webhook_triggers.as_ref().map(Json))
+        .bind(changes.allow_default_branch_push)
         .fetch_optional(&self.0)
         .await
         .map_err(|e| name_taken(e, &new_name))?;
