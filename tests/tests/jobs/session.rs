@@ -206,3 +206,104 @@ async fn a_permanent_failure_fails_at_once_with_a_clear_error() {
         "{pushed}"
     );
 }
+
+#[tokio::test]
+async fn a_project_that_allows_it_can_push_to_its_default_branch() {
+    let env = HeroEnv::start(&[]).await;
+    let project = env
+        .project_with_repo("acme", "trunk", &[("README.md", "x\n")])
+        .await;
+    let allowed = env
+        .app
+        .request(Method::PATCH, &format!("/v1/projects/{project}"))
+        .json(&json!({"allow_default_branch_push": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    succeeded(
+        &env.run(
+            &project,
+            "run_tool",
+            json!({"tool": "write_file", "path": "b.txt", "content": "b\n"}),
+        )
+        .await,
+    );
+
+    let pushed = env
+        .run(
+            &project,
+            "sync",
+            json!({"action": "commit_and_push", "message": "On trunk", "branch": "main"}),
+        )
+        .await;
+
+    assert_eq!(succeeded(&pushed)["branch"], "main");
+}
+
+#[tokio::test]
+async fn closing_a_projects_sandbox_is_done_by_the_cron_and_the_next_job_gets_a_new_one() {
+    let env = HeroEnv::start(&[]).await;
+    let project = env
+        .project_with_repo("acme", "close", &[("README.md", "x\n")])
+        .await;
+    succeeded(
+        &env.run(
+            &project,
+            "run_tool",
+            json!({"tool": "write_file", "path": "scratch.txt", "content": "s"}),
+        )
+        .await,
+    );
+    let sandbox: Value = env
+        .app
+        .request(Method::GET, &format!("/v1/projects/{project}/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let asked = env
+        .app
+        .request(Method::DELETE, &format!("/v1/projects/{project}/sandbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), 202);
+    let mut closed = false;
+    for _ in 0..100 {
+        let now = env
+            .app
+            .request(Method::GET, &format!("/v1/projects/{project}/sandbox"))
+            .send()
+            .await
+            .unwrap();
+        if now.status() == 404 {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let listing = env
+        .run(&project, "run_tool", json!({"tool": "list_files"}))
+        .await;
+    let again: Value = env
+        .app
+        .request(Method::GET, &format!("/v1/projects/{project}/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    assert!(closed, "the cron closed the sandbox");
+    let listing = succeeded(&listing).to_string();
+    assert!(
+        listing.contains("README.md") && !listing.contains("scratch.txt"),
+        "{listing}"
+    );
+    assert_ne!(again["id"], sandbox["id"], "a new sandbox, hydrated afresh");
+}

@@ -102,7 +102,7 @@ impl Workspace {
         SyncPolicy {
             branch_prefix: services.branches.prefix.clone(),
             default_branch: self.project.default_branch.clone(),
-            allow_default_branch: false,
+            allow_default_branch: self.project.allow_default_branch_push,
             author_name: services.branches.author_name.clone(),
             author_email: services.branches.author_email.clone(),
         }
