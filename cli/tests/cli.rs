@@ -27,7 +27,8 @@ fn hero(db: &TestDb, env: &[(&str, &str)], args: &[&str]) -> Output {
 fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
-        "hero failed: {}",
+        "hero failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout.clone()).unwrap()
@@ -177,5 +178,37 @@ async fn forge_create_makes_a_repository_holding_the_directory_and_refuses_a_sec
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("OWNER/NAME"));
+    std::fs::remove_dir_all(&data).ok();
+}
+
+#[tokio::test]
+async fn dev_runs_the_sample_agent_session_end_to_end_and_can_stop_after_it() {
+    let db = TestDb::new().await;
+    let data = std::env::temp_dir().join(format!("hero-cli-dev-{}", uuid::Uuid::new_v4()));
+    let env = [
+        ("HERO_DATA_DIR", data.to_str().unwrap()),
+        ("HERO_BIND", "127.0.0.1:0"),
+        ("HERO_QUEUE_PREFIX", db.name.as_str()),
+    ];
+
+    let first = hero(&db, &env, &["dev", "--exit-after-session"]);
+    let again = hero(&db, &env, &["dev", "--exit-after-session"]);
+
+    let printed = stdout(&first);
+    for step in [
+        "hydrate the repository",
+        "edit greet.sh",
+        "run `sh greet.sh`",
+        "commit and push",
+        "open a pull request",
+    ] {
+        assert!(printed.contains(&format!("✓ {step}")), "{printed}");
+    }
+    assert!(printed.contains("Hello from Hero's sandbox"), "{printed}");
+    assert!(printed.contains("/git/demo/hello/pull/1"), "{printed}");
+    assert!(
+        stdout(&again).contains("/git/demo/hello/pull/2"),
+        "a second run opens a new one"
+    );
     std::fs::remove_dir_all(&data).ok();
 }

@@ -215,6 +215,11 @@ impl Settings {
                 .string("HERO_DATA_DIR", "data_dir")?
                 .unwrap_or_else(|| ".hero".to_owned()),
         );
+        // Absolute from here on: git, bubblewrap and child processes all
+        // resolve it from directories of their own.
+        let data_dir = std::path::absolute(&data_dir).map_err(|error| {
+            SettingsError::new("HERO_DATA_DIR", format!("{}: {error}", data_dir.display()))
+        })?;
 
         let sandbox_provider = match lookup
             .string("HERO_SANDBOX_PROVIDER", "sandbox_provider")?

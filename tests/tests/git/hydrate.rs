@@ -35,6 +35,22 @@ async fn hydrating_again_at_the_same_commit_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_repository_whose_address_moved_is_fetched_from_where_the_forge_says_it_is_now() {
+    let f = Fixture::new().await;
+    let first = hydrate(&f.git, &f.spec(None)).await.unwrap();
+    let moved = f.origin.with_file_name("moved.git");
+    std::fs::rename(&f.origin, &moved).unwrap();
+    let mut spec = f.spec(Some(first.commit.clone()));
+    spec.clone_url = format!("file://{}", moved.display());
+
+    let second = hydrate(&f.git, &spec).await.unwrap();
+
+    assert_eq!(second.commit, first.commit);
+    let config = f.read(".git/config").await.unwrap();
+    assert!(config.contains("moved.git"), "{config}");
+}
+
+#[tokio::test]
 async fn a_new_commit_on_the_branch_is_fetched_and_the_tree_reset_to_it() {
     let f = Fixture::new().await;
     let first = hydrate(&f.git, &f.spec(None)).await.unwrap();

@@ -45,6 +45,10 @@ pub async fn hydrate(git: &Git, spec: &HydrateSpec) -> Result<Hydrated, GitError
     if fresh {
         clone(git, spec).await?;
     } else {
+        // The forge's address may have moved since the clone (a new port,
+        // a renamed host); the forge's answer of today is the truth.
+        git.run(&["remote", "set-url", "--", "origin", &spec.clone_url])
+            .await?;
         let remote = remote_head(git, &spec.branch).await?;
         let local = git.run(&["rev-parse", "HEAD"]).await?.text();
         let already_there =
