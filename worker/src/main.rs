@@ -33,6 +33,9 @@ async fn main() -> ExitCode {
 async fn run(settings: Settings) -> anyhow::Result<()> {
     settings.encryption_key()?;
     let pool = db::connect(&settings.database_url, 20).await?;
+    // Whichever process starts first brings the schema up to date; sqlx
+    // serialises concurrent runs with an advisory lock.
+    db::migrate(&pool).await?;
     let client = redis::Client::open(settings.redis_url.expose_secret())
         .context("REDIS_URL is not a valid Redis URL")?;
     let redis = redis::aio::ConnectionManager::new(client)
