@@ -13,7 +13,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use hero_common::db;
-use hero_common::github_oauth::{OAuthClient, OAuthConfig, OAuthTokenStore};
+use hero_common::github_oauth::OAuthTokenStore;
 use hero_common::jobs::dispatch::Dispatcher;
 use hero_common::jobs::events::StatusFeed;
 use hero_common::jobs::queue;
@@ -59,16 +59,7 @@ impl Application {
         let vault = Vault::open(&stores, key, previous)
             .await
             .context("registering the encryption keys")?;
-        let oauth = match (&settings.github_client_id, &settings.github_client_secret) {
-            (Some(_), Some(_)) => {
-                let client = OAuthClient::new(OAuthConfig::from_settings(settings)?)?;
-                let store = OAuthTokenStore::open(pool.clone(), &stores, key, previous, client)
-                    .await
-                    .context("opening the GitHub token store")?;
-                Some(Arc::new(store))
-            }
-            _ => None,
-        };
+        let oauth = OAuthTokenStore::from_settings(settings, pool.clone(), &stores).await?;
         let redis_url = settings.redis_url.expose_secret();
         let redis_client = redis::Client::open(redis_url).context("REDIS_URL is not usable")?;
         let redis = queue::connect(redis_url)

@@ -83,6 +83,27 @@ impl OAuthTokenStore {
         })
     }
 
+    /// The store the settings ask for: `None` unless GitHub sign-in is
+    /// configured (`GITHUB_CLIENT_ID` and `GITHUB_CLIENT_SECRET`).
+    pub async fn from_settings(
+        settings: &crate::settings::Settings,
+        pool: PgPool,
+        stores: &Stores,
+    ) -> anyhow::Result<Option<std::sync::Arc<Self>>> {
+        use anyhow::Context as _;
+
+        if settings.github_client_id.is_none() || settings.github_client_secret.is_none() {
+            return Ok(None);
+        }
+        let client = OAuthClient::new(super::OAuthConfig::from_settings(settings)?)?;
+        let key = settings.encryption_key()?;
+        let previous = &settings.secrets_encryption_key_previous;
+        let store = Self::open(pool, stores, key, previous, client)
+            .await
+            .context("opening the GitHub token store")?;
+        Ok(Some(std::sync::Arc::new(store)))
+    }
+
     /// Refreshes access tokens this long before they expire (five minutes
     /// unless changed).
     pub fn with_refresh_margin(mut self, margin: Duration) -> Self {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use hero_common::github_oauth::{OAuthClient, OAuthConfig, OAuthTokenStore};
+use hero_common::github_oauth::OAuthTokenStore;
 use hero_common::jobs::dispatch::Dispatcher;
 use hero_common::jobs::events::StatusFeed;
 use hero_common::jobs::queue::{self, QueueSettings};
@@ -80,17 +80,7 @@ impl Services {
                 Arc::clone(&stores.local_pull_requests),
             )),
             ForgeKind::Github => {
-                let oauth = match (&settings.github_client_id, &settings.github_client_secret) {
-                    (Some(_), Some(_)) => {
-                        let client = OAuthClient::new(OAuthConfig::from_settings(settings)?)?;
-                        let store =
-                            OAuthTokenStore::open(pool.clone(), &stores, key, previous, client)
-                                .await
-                                .context("opening the GitHub token store")?;
-                        Some(Arc::new(store))
-                    }
-                    _ => None,
-                };
+                let oauth = OAuthTokenStore::from_settings(settings, pool.clone(), &stores).await?;
                 Arc::new(GitHubForge::from_settings(settings, oauth)?)
             }
         };
