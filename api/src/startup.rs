@@ -53,6 +53,7 @@ impl Application {
     }
 
     pub async fn build_with_pool(settings: &Settings, pool: PgPool) -> anyhow::Result<Self> {
+        hero_common::metrics::install();
         let stores = Stores::postgres(pool.clone());
         let key = settings.encryption_key()?;
         let previous = &settings.secrets_encryption_key_previous;

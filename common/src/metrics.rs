@@ -9,8 +9,14 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::jobs::{JobKind, JobStatus};
 
+/// Installs the process's recorder. Call it at start: whatever is recorded
+/// before is lost. Calling it again does nothing.
+pub fn install() {
+    handle();
+}
+
 /// The process's recorder, installed on first use.
-pub fn handle() -> &'static PrometheusHandle {
+fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new().build_recorder();

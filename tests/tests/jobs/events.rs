@@ -101,3 +101,49 @@ async fn waiting_answers_with_the_ended_job_or_after_at_most_the_wait() {
     assert_eq!(ended["status"], "succeeded");
     assert_eq!(too_long.status(), 422);
 }
+
+#[tokio::test]
+async fn metrics_count_jobs_by_kind_and_outcome_and_time_them() {
+    let env = HeroEnv::start(&[]).await;
+    let project = env
+        .project_with_repo("acme", "counted", &[("a.txt", "a\n")])
+        .await;
+    succeeded(
+        &env.run(
+            &project,
+            "run_tool",
+            json!({"tool": "read_file", "path": "a.txt"}),
+        )
+        .await,
+    );
+
+    // The worker counts a job right after recording it; the client may
+    // ask a moment sooner.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = env
+            .app
+            .client
+            .get(format!("{}/metrics", env.app.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("hero_jobs_total{") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    for name in [
+        "hero_jobs_accepted_total{kind=\"run_tool\"}",
+        "hero_jobs_total{kind=\"run_tool\",outcome=\"succeeded\"}",
+        "hero_job_duration_seconds",
+        "hero_dispatch_lag_seconds",
+        "hero_lease_wait_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from:\n{metrics}");
+    }
+}

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod cancel;
+mod cron;
 mod events;
 mod order;
 mod session;
+mod triggers;

@@ -67,14 +67,25 @@ pub async fn schedule(
                 continue;
             }
         };
-        let payload = serde_json::to_vec(&CronTick { at })?;
-        let task: RedisTask = TaskBuilder::new(payload)
-            .task_id(TaskId::from_string(format!("cron:{at}")))
-            .build();
-        if let Err(error) = apalis_redis::queries::push_tasks(&mut redis, &config, &[task]).await {
+        if let Err(error) = push_tick(&mut redis, &config, CronTick { at }).await {
             tracing::warn!(%error, "pushing a cron tick failed");
         }
     }
+}
+
+/// Pushes `tick` to the cron queue under an id made of its time: the same
+/// tick pushed by every replica is stored once, so it runs once.
+pub async fn push_tick(
+    redis: &mut ConnectionManager,
+    config: &apalis_redis::Config,
+    tick: CronTick,
+) -> anyhow::Result<()> {
+    let payload = serde_json::to_vec(&tick)?;
+    let task: RedisTask = TaskBuilder::new(payload)
+        .task_id(TaskId::from_string(format!("cron:{}", tick.at)))
+        .build();
+    apalis_redis::queries::push_tasks(redis, config, &[task]).await?;
+    Ok(())
 }
 
 /// What one tick does: reap sandboxes, find lost jobs, prune Redis and

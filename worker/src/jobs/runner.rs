@@ -151,12 +151,14 @@ async fn run(services: &Services, job: Job) {
     let label = outcome_label(&outcome);
     let status = status_of(&outcome);
 
-    match services
+    let recorded = services
         .stores
         .jobs
         .finish(job.id, dispatch, checkout.lease.token, outcome)
-        .await
-    {
+        .await;
+    let took = clock.elapsed();
+    hero_common::metrics::job_ran(job.kind, label, took);
+    match recorded {
         Ok(true) => {}
         Ok(false) => tracing::warn!("the outcome was not recorded: the lease moved on"),
         Err(error) => {
@@ -165,9 +167,6 @@ async fn run(services: &Services, job: Job) {
     }
     release(services, &checkout).await;
     services.output.status(job.id, status).await;
-
-    let took = clock.elapsed();
-    hero_common::metrics::job_ran(job.kind, label, took);
     tracing::info!(outcome = label, duration_ms = took.as_millis(), "job ended");
 
     if let Err(error) = services.dispatcher.dispatch_project(job.project_id).await {

@@ -65,6 +65,7 @@ impl Services {
         provider: Arc<dyn SandboxProvider>,
         worker: String,
     ) -> anyhow::Result<Arc<Self>> {
+        hero_common::metrics::install();
         let stores = Stores::postgres(pool.clone());
         let key = settings.encryption_key()?;
         let previous = &settings.secrets_encryption_key_previous;
