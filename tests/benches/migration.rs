@@ -155,7 +155,45 @@ async fn main() {
         during.p50.as_secs_f64() / quiet.p50.as_secs_f64(),
         during.p99.as_secs_f64() / quiet.p99.as_secs_f64()
     );
+    for (phase, during) in [("no batch", false), ("during batch", true)] {
+        let stages = stages(&cluster, &agent, baseline_calls, during).await;
+        println!(
+            "agent's calls, {phase:>12}, median (max) from the record: accepted->dispatched \
+             {:.1} ({:.1}) ms, dispatched->started {:.1} ({:.1}) ms, started->ended {:.1} ({:.1}) ms",
+            stages[0], stages[1], stages[2], stages[3], stages[4], stages[5]
+        );
+    }
     support::clear_redis(&cluster.prefix).await;
+}
+
+/// Medians and maxima of the agent's `run_tool` calls' stages, before the
+/// batch (the first `before` calls) or during it (the rest).
+async fn stages(
+    cluster: &hero_tests::cluster::Cluster,
+    project: &str,
+    before: usize,
+    during: bool,
+) -> Vec<f64> {
+    let project: uuid::Uuid = project.parse().unwrap();
+    let row: (f64, f64, f64, f64, f64, f64) = sqlx::query_as(
+        "WITH calls AS (
+             SELECT row_number() OVER (ORDER BY seq) AS n,
+                    EXTRACT(EPOCH FROM dispatched_at - created_at)::float8 * 1000 AS dispatch,
+                    EXTRACT(EPOCH FROM started_at - dispatched_at)::float8 * 1000 AS start,
+                    EXTRACT(EPOCH FROM finished_at - started_at)::float8 * 1000 AS run
+             FROM jobs WHERE project_id = $1 AND kind = 'run_tool')
+         SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY dispatch), max(dispatch),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY start), max(start),
+                percentile_cont(0.5) WITHIN GROUP (ORDER BY run), max(run)
+         FROM calls WHERE (n > $2) = $3",
+    )
+    .bind(project)
+    .bind(i64::try_from(before).unwrap())
+    .bind(during)
+    .fetch_one(&cluster.db.pool)
+    .await
+    .unwrap();
+    vec![row.0, row.1, row.2, row.3, row.4, row.5]
 }
 
 #[allow(clippy::cast_precision_loss)]
