@@ -37,6 +37,10 @@ pub struct Dispatcher {
     store: Arc<dyn JobStore>,
     redis: ConnectionManager,
     settings: QueueSettings,
+    /// Held through a [`Dispatcher::dispatch_ready`] round. A round reads
+    /// the backlog, then claims up to the room it saw; two rounds at once
+    /// (a new batch's and the loop's) would each fill the same room.
+    round: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Dispatcher {
@@ -49,6 +53,7 @@ impl Dispatcher {
             store,
             redis,
             settings,
+            round: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -73,6 +78,10 @@ impl Dispatcher {
     /// interactive jobs first, then batch jobs while the batch bound has
     /// room.
     pub async fn dispatch_ready(&self) -> Result<usize, DispatchError> {
+        // TODO: rounds in different processes (API replicas, a worker's
+        // recovery) can still overlap; claiming under a lock that also
+        // counts the backlog would close that, at a lock per claim.
+        let _round = self.round.lock().await;
         let waiting = self.store.dispatched_counts().await?;
         let mut pushed = 0;
         for kind in JobKind::ALL {
