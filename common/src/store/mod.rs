@@ -283,7 +283,6 @@ pub trait JobStore: Send + Sync {
     /// Puts a dispatched job back to queued until `run_after` without
     /// counting an attempt: it waited for capacity, which is nobody's fault.
     async fn defer(&self, id: Uuid, dispatch: i32, run_after: DateTime<Utc>) -> StoreResult<bool>;
-    async fn cancel_requested(&self, id: Uuid) -> StoreResult<bool>;
     /// Dispatched jobs older than `age`: candidates for a lost message.
     async fn dispatched_before(&self, age: std::time::Duration) -> StoreResult<Vec<Claimed>>;
     /// Running jobs whose worker lost the sandbox lease (it died, or was

@@ -1,7 +1,7 @@
 //! The apalis side of a worker: one apalis worker per job kind, and one
 //! for cron ticks, all fed by apalis-redis and set up as
 //! `../shared/notes/apalis.md` advises: explicit queue names shared with the
-//! dispatcher, a short poll interval (the latency floor), a concurrency
+//! dispatcher, a short poll interval (the latency floor, see [`super::poll`]), a concurrency
 //! limit, tasks spawned so a long job never starves heartbeats, names unique
 //! per process and per restart, and a restart after every backend error.
 
@@ -18,6 +18,7 @@ use hero_common::jobs::queue::JobMessage;
 use tokio_util::sync::CancellationToken;
 
 use super::cron::{self, CronTick};
+use super::poll::SteadyPoll;
 use super::{Services, run_message};
 
 /// How the consumer runs.
@@ -69,7 +70,7 @@ pub async fn run(
         let (poll, concurrency) = (queue.poll_interval, config.concurrency);
         monitor = monitor.register(move |restarts| {
             WorkerBuilder::new(format!("{name}-{restarts}"))
-                .backend(storage.clone().poll_with_interval(poll))
+                .backend(storage.clone().poll_with_strategy(SteadyPoll::new(poll)))
                 .data(handles.clone())
                 .concurrency(concurrency)
                 .parallelize(tokio::spawn)
@@ -83,7 +84,7 @@ pub async fn run(
     let poll = queue.poll_interval.max(Duration::from_millis(200));
     monitor = monitor.register(move |restarts| {
         WorkerBuilder::new(format!("{cron_name}-{restarts}"))
-            .backend(ticks.clone().poll_with_interval(poll))
+            .backend(ticks.clone().poll_with_strategy(SteadyPoll::new(poll)))
             .data(cron_handles.clone())
             .concurrency(1)
             .parallelize(tokio::spawn)

@@ -18,6 +18,7 @@ pub mod cron;
 pub mod failure;
 mod handlers;
 pub mod output;
+mod poll;
 pub mod runner;
 pub mod services;
 mod workspace;

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::Services;
+use super::cancel::Registered;
 use super::failure::{RunError, backoff};
 use super::handlers;
 use super::workspace::Workspace;
@@ -117,6 +118,9 @@ async fn run(services: &Services, job: Job) {
     };
     hero_common::metrics::lease_waited(checkout.waited);
 
+    // Listening for a cancel before starting leaves no gap: one asked
+    // before the start makes the start refuse, one asked after it is heard.
+    let cancel = services.cancellations.register(job.id);
     let started = services
         .stores
         .jobs
@@ -142,7 +146,7 @@ async fn run(services: &Services, job: Job) {
         "job started"
     );
 
-    let (outcome, redactor) = execute(services, &job, project, params, &checkout).await;
+    let (outcome, redactor) = execute(services, &job, project, params, &checkout, &cancel).await;
     let Some(outcome) = outcome else {
         tracing::warn!("the sandbox lease was lost mid-job; its new holder owns the outcome");
         return;
@@ -182,25 +186,13 @@ async fn execute(
     project: hero_common::domain::Project,
     params: JobParams,
     checkout: &Checkout,
+    cancel: &Registered,
 ) -> (Option<Outcome>, Redactor) {
     let heartbeat = Heartbeat::start(
         services.pool.table().clone(),
         checkout.lease.clone(),
         services.lease_ttl / 3,
     );
-    let cancel = services.cancellations.register(job.id);
-    // A cancel asked between the start and the registration was announced
-    // before anyone listened for it.
-    if services
-        .stores
-        .jobs
-        .cancel_requested(job.id)
-        .await
-        .unwrap_or(false)
-    {
-        cancel.token.cancel();
-    }
-
     let stop = CancellationToken::new();
     let mut output = services.output.for_job(job.id);
     let mut redactor = builtin_redactor().clone();

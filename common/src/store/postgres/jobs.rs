@@ -476,15 +476,6 @@ impl JobStore for PgJobs {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn cancel_requested(&self, id: Uuid) -> StoreResult<bool> {
-        let requested: Option<bool> =
-            sqlx::query_scalar("SELECT cancel_requested FROM jobs WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.0)
-                .await?;
-        Ok(requested.unwrap_or(false))
-    }
-
     async fn dispatched_before(&self, age: Duration) -> StoreResult<Vec<Claimed>> {
         let rows: Vec<ClaimedRow> = sqlx::query_as(
             "SELECT id, project_id, kind, dispatch,
