@@ -97,6 +97,43 @@ async fn at_capacity_the_least_recently_used_idle_sandbox_is_closed() {
 }
 
 #[tokio::test]
+async fn at_capacity_a_sandbox_batch_work_left_goes_before_an_older_interactive_one() {
+    let f = Fixture::new(4).await;
+    let pool = f.pool(3, PoolConfig::default());
+    let mut rows = Vec::new();
+    for (i, project) in f.projects[..3].iter().enumerate() {
+        let checkout = pool.checkout(*project, &format!("t{i}")).await.unwrap();
+        rows.push(checkout.lease.id);
+        if i == 2 {
+            pool.table()
+                .release_from_batch(&checkout.lease)
+                .await
+                .unwrap();
+        } else {
+            pool.release(checkout).await.unwrap();
+        }
+    }
+    f.age(rows[0], 600).await;
+    f.age(rows[1], 300).await;
+    f.age(rows[2], 5).await;
+
+    let fourth = pool.checkout(f.projects[3], "t3").await.unwrap();
+
+    assert!(fourth.fresh);
+    assert_eq!(
+        f.state_of(rows[2]).await,
+        "closed",
+        "the batch's sandbox made room"
+    );
+    assert_eq!(
+        f.state_of(rows[0]).await,
+        "ready",
+        "the agent's idle sandbox stayed"
+    );
+    assert_eq!(f.state_of(rows[1]).await, "ready");
+}
+
+#[tokio::test]
 async fn when_every_sandbox_is_held_a_checkout_waits_for_one_to_be_released() {
     let f = Fixture::new(2).await;
     let pool = f.pool(

@@ -130,12 +130,12 @@ async fn run(services: &Services, job: Job) {
         Ok(Some(job)) => job,
         Ok(None) => {
             tracing::debug!("the job was cancelled or moved on before it started");
-            release(services, &checkout).await;
+            release(services, &job, &checkout).await;
             return;
         }
         Err(error) => {
             tracing::warn!(%error, "cannot start the job; recovery will send it again");
-            release(services, &checkout).await;
+            release(services, &job, &checkout).await;
             return;
         }
     };
@@ -169,7 +169,7 @@ async fn run(services: &Services, job: Job) {
             tracing::warn!(%error, "recording the outcome failed; recovery will re-run the job")
         }
     }
-    release(services, &checkout).await;
+    release(services, &job, &checkout).await;
     services.output.status(job.id, status).await;
     tracing::info!(outcome = label, duration_ms = took.as_millis(), "job ended");
 
@@ -285,8 +285,14 @@ async fn fail_unstarted(services: &Services, job: &Job, error: RunError) {
     }
 }
 
-async fn release(services: &Services, checkout: &Checkout) {
-    if let Err(error) = services.pool.table().release(&checkout.lease).await {
+async fn release(services: &Services, job: &Job, checkout: &Checkout) {
+    let table = services.pool.table();
+    let released = if job.batch_id.is_some() {
+        table.release_from_batch(&checkout.lease).await
+    } else {
+        table.release(&checkout.lease).await
+    };
+    if let Err(error) = released {
         tracing::warn!(%error, "releasing the sandbox lease failed; it expires by itself");
     }
 }

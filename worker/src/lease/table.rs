@@ -258,14 +258,32 @@ impl LeaseTable {
 
     /// Gives the lease back; the sandbox stays for the project's next job.
     pub async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
-        self.fenced(
-            lease,
+        self.give_back(lease, false).await
+    }
+
+    /// Gives back a lease a batch job held: at capacity such sandboxes are
+    /// the first to be closed ([`LeaseTable::claim_least_recently_used`]).
+    pub async fn release_from_batch(&self, lease: &Lease) -> Result<(), LeaseError> {
+        self.give_back(lease, true).await
+    }
+
+    async fn give_back(&self, lease: &Lease, by_batch: bool) -> Result<(), LeaseError> {
+        let result = sqlx::query(
             "UPDATE sandboxes
-             SET lease_holder = NULL, lease_expires_at = NULL, last_active_at = now()
+             SET lease_holder = NULL, lease_expires_at = NULL, last_active_at = now(),
+                 last_used_by_batch = $3
              WHERE id = $1 AND fencing_token = $2",
-            None,
         )
-        .await
+        .bind(lease.id)
+        .bind(lease.token)
+        .bind(by_batch)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(LeaseError::Lost)
+        }
     }
 
     /// Records that the provider's sandbox exists and is usable.
@@ -329,7 +347,8 @@ impl LeaseTable {
     }
 
     /// Claims the least recently used sandbox that nobody holds, to close
-    /// it and free its slot.
+    /// it and free its slot; one a batch job used last goes before any
+    /// other, so batches make room from their own sandboxes first.
     pub async fn claim_least_recently_used(
         &self,
         holder: &str,
@@ -337,7 +356,7 @@ impl LeaseTable {
         let claimed = self
             .claim(
                 "state = 'ready' AND (lease_holder IS NULL OR lease_expires_at <= now())
-                 ORDER BY last_active_at LIMIT $4",
+                 ORDER BY last_used_by_batch DESC, last_active_at LIMIT $4",
                 holder,
                 0,
                 1,
