@@ -32,6 +32,24 @@ pub fn binary(name: &str) -> PathBuf {
         "{} is missing; `cargo test --workspace` builds it",
         path.display()
     );
+    // `cargo test -p hero-tests` does not rebuild other packages' binaries;
+    // one built before the newest migration would refuse the database.
+    let built = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let newest = std::fs::read_dir(migrations)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.metadata().and_then(|m| m.modified()).ok())
+        .max();
+    if let (Some(built), Some(newest)) = (built, newest) {
+        assert!(
+            built >= newest,
+            "{} predates the newest migration; run `cargo build --workspace --bins` \
+             (or `cargo test --workspace`, which builds it)",
+            path.display()
+        );
+    }
     path
 }
 
@@ -235,19 +253,7 @@ impl Cluster {
     /// A local-forge repository `owner/name` with `files`, and a project
     /// linked to it; returns the project id.
     pub async fn project(&self, owner: &str, name: &str, files: &[(&str, &str)]) -> String {
-        let seed = self.data_dir.join(format!("seed-{owner}-{name}"));
-        std::fs::create_dir_all(&seed).expect("seed dir");
-        for (path, contents) in files {
-            std::fs::write(seed.join(path), contents).expect("seed file");
-        }
-        let layout = hero_common::local_forge::ForgeLayout::in_data_dir(&self.data_dir);
-        let path = layout.repository(owner, name).expect("repository name");
-        let bare = hero_worker::forge::local::BareRepository::create(&path, "main")
-            .await
-            .expect("bare repository");
-        bare.commit_directory(&seed, "main", "Initial commit")
-            .await
-            .expect("initial commit");
+        crate::local_repos::seed(&self.data_dir, owner, name, files).await;
         let body =
             json!({"name": format!("{owner}-{name}"), "repo_owner": owner, "repo_name": name});
         let response = self

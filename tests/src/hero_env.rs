@@ -6,9 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use hero_common::local_forge::ForgeLayout;
 use hero_common::settings::Settings;
-use hero_worker::forge::local::BareRepository;
 use hero_worker::serve::run_worker;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -88,20 +86,7 @@ impl HeroEnv {
         name: &str,
         files: &[(&str, &str)],
     ) -> String {
-        let seed = self.data_dir.join(format!("seed-{owner}-{name}"));
-        std::fs::create_dir_all(&seed).expect("seed dir");
-        for (path, contents) in files {
-            let file = seed.join(path);
-            std::fs::create_dir_all(file.parent().expect("a parent")).expect("parent dir");
-            std::fs::write(file, contents).expect("seed file");
-        }
-        let layout = ForgeLayout::in_data_dir(&self.data_dir);
-        let bare = BareRepository::create(&layout.repository(owner, name).expect("name"), "main")
-            .await
-            .expect("bare repository");
-        bare.commit_directory(&seed, "main", "Initial commit")
-            .await
-            .expect("initial commit");
+        crate::local_repos::seed(&self.data_dir, owner, name, files).await;
 
         let response = self
             .app
@@ -113,6 +98,18 @@ impl HeroEnv {
         assert_eq!(response.status(), 201, "linking {owner}/{name}");
         let project: Value = response.json().await.expect("json");
         project["id"].as_str().expect("id").to_owned()
+    }
+
+    /// `GET path` as the test's user, its JSON body.
+    pub async fn get(&self, path: &str) -> Value {
+        self.app
+            .request(Method::GET, path)
+            .send()
+            .await
+            .expect("send")
+            .json()
+            .await
+            .expect("json")
     }
 
     /// Enqueues a job and returns its id.

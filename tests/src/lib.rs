@@ -10,6 +10,7 @@ pub mod fake_github;
 pub mod git_http;
 pub mod hero_env;
 pub mod job_runner;
+pub mod local_repos;
 pub mod local_sandboxes;
 pub mod logs;
 pub mod sandbox_suite;

@@ -3,10 +3,10 @@ use std::time::Duration;
 use hero_tests::cluster::Cluster;
 use serde_json::json;
 
-#[tokio::test]
-async fn sigterm_lets_the_running_job_finish_and_the_worker_exits_cleanly() {
-    let mut cluster = Cluster::start(1, &[]).await;
-    let project = cluster.project("acme", "calm", &[("a.txt", "a\n")]).await;
+/// A hydrated project of `cluster` and the id of a `run_shell` job of
+/// `command` in it, once a worker runs it.
+async fn running(cluster: &Cluster, name: &str, command: &str) -> String {
+    let project = cluster.project("acme", name, &[("a.txt", "a\n")]).await;
     let hydrate = cluster
         .enqueue(&project, "hydrate", json!({}))
         .await
@@ -16,13 +16,20 @@ async fn sigterm_lets_the_running_job_finish_and_the_worker_exits_cleanly() {
         .enqueue(
             &project,
             "run_tool",
-            json!({"tool": "run_shell", "command": "sleep 2; echo done"}),
+            json!({"tool": "run_shell", "command": command}),
         )
         .await
         .unwrap();
     while cluster.job(&job).await["status"] != "running" {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    job
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_running_job_finish_and_the_worker_exits_cleanly() {
+    let mut cluster = Cluster::start(1, &[]).await;
+    let job = running(&cluster, "calm", "sleep 2; echo done").await;
 
     let worker = cluster.worker_pids()[0];
     let code = cluster.stop_worker(worker).await;
@@ -36,23 +43,8 @@ async fn sigterm_lets_the_running_job_finish_and_the_worker_exits_cleanly() {
 #[tokio::test]
 async fn a_job_longer_than_the_shutdown_grace_goes_back_and_runs_elsewhere() {
     let mut cluster = Cluster::start(1, &[("HERO_SHUTDOWN_TIMEOUT", "1s")]).await;
-    let project = cluster.project("acme", "long", &[("a.txt", "a\n")]).await;
-    let hydrate = cluster
-        .enqueue(&project, "hydrate", json!({}))
-        .await
-        .unwrap();
-    cluster.wait(&hydrate, Duration::from_secs(60)).await;
-    let job = cluster
-        .enqueue(
-            &project,
-            "run_tool",
-            json!({"tool": "run_shell", "command": "if [ -f started ]; then echo second; else touch started; sleep 60; fi"}),
-        )
-        .await
-        .unwrap();
-    while cluster.job(&job).await["status"] != "running" {
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let command = "if [ -f started ]; then echo second; else touch started; sleep 60; fi";
+    let job = running(&cluster, "long", command).await;
 
     let first = cluster.worker_pids()[0];
     let code = cluster.stop_worker(first).await;

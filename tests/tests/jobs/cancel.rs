@@ -30,15 +30,7 @@ async fn a_running_command_is_killed_and_its_job_ends_cancelled() {
         )
         .await;
     loop {
-        let now: Value = env
-            .app
-            .request(Method::GET, &format!("/v1/jobs/{job}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let now: Value = env.get(&format!("/v1/jobs/{job}")).await;
         if now["status"] == "running" {
             break;
         }

@@ -69,24 +69,8 @@ async fn waiting_answers_with_the_ended_job_or_after_at_most_the_wait() {
         )
         .await;
 
-    let bounded: serde_json::Value = env
-        .app
-        .request(Method::GET, &format!("/v1/jobs/{long}?wait=1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let ended: serde_json::Value = env
-        .app
-        .request(Method::GET, &format!("/v1/jobs/{long}?wait=30"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bounded: serde_json::Value = env.get(&format!("/v1/jobs/{long}?wait=1")).await;
+    let ended: serde_json::Value = env.get(&format!("/v1/jobs/{long}?wait=30")).await;
     let too_long = env
         .app
         .request(Method::GET, &format!("/v1/jobs/{long}?wait=61"))

@@ -255,15 +255,7 @@ async fn closing_a_projects_sandbox_is_done_by_the_cron_and_the_next_job_gets_a_
         )
         .await,
     );
-    let sandbox: Value = env
-        .app
-        .request(Method::GET, &format!("/v1/projects/{project}/sandbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sandbox: Value = env.get(&format!("/v1/projects/{project}/sandbox")).await;
 
     let asked = env
         .app
@@ -289,15 +281,7 @@ async fn closing_a_projects_sandbox_is_done_by_the_cron_and_the_next_job_gets_a_
     let listing = env
         .run(&project, "run_tool", json!({"tool": "list_files"}))
         .await;
-    let again: Value = env
-        .app
-        .request(Method::GET, &format!("/v1/projects/{project}/sandbox"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = env.get(&format!("/v1/projects/{project}/sandbox")).await;
 
     assert!(closed, "the cron closed the sandbox");
     let listing = succeeded(&listing).to_string();

@@ -26,15 +26,7 @@ async fn deliver(env: &HeroEnv, payload: &Value, secret: &str) -> reqwest::Respo
 }
 
 async fn jobs_of(env: &HeroEnv, project: &str) -> Vec<Value> {
-    let listed: Value = env
-        .app
-        .request(Method::GET, &format!("/v1/projects/{project}/jobs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = env.get(&format!("/v1/projects/{project}/jobs")).await;
     listed["jobs"].as_array().cloned().unwrap_or_default()
 }
 
@@ -104,15 +96,7 @@ async fn a_batch_runs_every_project_without_ever_passing_the_sandbox_cap() {
         .await
         .unwrap();
         most_live = most_live.max(live);
-        let report: Value = env
-            .app
-            .request(Method::GET, &format!("/v1/batches/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let report: Value = env.get(&format!("/v1/batches/{id}")).await;
         let counts = &report["counts"];
         let ended = ["succeeded", "failed", "cancelled"]
             .iter()
