@@ -1,6 +1,6 @@
 //! Jobs end to end, on the real `hero-api` and `hero-worker` processes
 //! (local forge, local sandboxes, settings as deployed: one worker, 8 jobs
-//! of a kind at once, a 10 ms queue poll, fetches of 10), each figure set
+//! of a kind at once, a 5 ms queue poll, fetches of 10), each figure set
 //! beside a baseline measured in the same run.
 //!
 //! - `latency`: a `run_tool` call (`run_shell` of `true`, `read_file` of a

@@ -59,7 +59,7 @@ impl Default for QueueSettings {
     fn default() -> Self {
         Self {
             prefix: "hero".to_owned(),
-            poll_interval: Duration::from_millis(10),
+            poll_interval: Duration::from_millis(5),
             heartbeat_interval: Duration::from_secs(2),
             missed_heartbeats: 3,
             batch_size: 10,
