@@ -55,6 +55,70 @@ async fn changes_are_committed_and_pushed_to_a_prefixed_branch_without_forbidden
 }
 
 #[tokio::test]
+async fn syncing_again_to_an_existing_branch_carries_the_new_changes_onto_it() {
+    let f = Fixture::new().await;
+    let first_hydrate = hydrate(&f.git, &f.spec(None)).await.unwrap();
+    f.write("a.txt", "first\n").await;
+    let first = f
+        .git
+        .commit_and_push(&f.policy(), &forbidden(), "First", "work")
+        .await
+        .unwrap();
+    // Back on the default branch, as a later hydrate leaves the sandbox.
+    f.push_to_origin("CHANGELOG.md", "v2\n");
+    hydrate(&f.git, &f.spec(Some(first_hydrate.commit)))
+        .await
+        .unwrap();
+    f.write("b.txt", "second\n").await;
+
+    let second = f
+        .git
+        .commit_and_push(&f.policy(), &forbidden(), "Second", "work")
+        .await
+        .unwrap();
+
+    assert_eq!(second.branch, "hero/work");
+    assert_eq!(second.files, ["b.txt"]);
+    let files = host_git(&f.origin, &["ls-tree", "-r", "--name-only", "hero/work"]);
+    assert!(
+        files.contains("a.txt") && files.contains("b.txt"),
+        "{files}"
+    );
+    let parent = host_git(&f.origin, &["rev-parse", "hero/work~1"]);
+    assert_eq!(
+        parent, first.commit,
+        "the branch grew; nothing was rewritten"
+    );
+}
+
+#[tokio::test]
+async fn conflicting_changes_for_an_existing_branch_are_refused_not_committed() {
+    let f = Fixture::new().await;
+    let hydrated = hydrate(&f.git, &f.spec(None)).await.unwrap();
+    f.write("README.md", "the branch's version\n").await;
+    f.git
+        .commit_and_push(&f.policy(), &forbidden(), "Branch", "work")
+        .await
+        .unwrap();
+    f.push_to_origin("CHANGELOG.md", "v2\n");
+    hydrate(&f.git, &f.spec(Some(hydrated.commit)))
+        .await
+        .unwrap();
+    f.write("README.md", "another version\n").await;
+
+    let error = f
+        .git
+        .commit_and_push(&f.policy(), &forbidden(), "Clash", "work")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(error, GitError::Refused(_)), "{error}");
+    assert!(error.to_string().contains("README.md"), "{error}");
+    let tip = host_git(&f.origin, &["log", "-1", "--format=%s", "hero/work"]);
+    assert_eq!(tip, "Branch");
+}
+
+#[tokio::test]
 async fn a_modified_tracked_forbidden_file_stops_the_sync() {
     let f = Fixture::new().await;
     hydrate(&f.git, &f.spec(None)).await.unwrap();

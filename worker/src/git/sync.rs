@@ -175,10 +175,21 @@ impl Git {
         let (exists, _) = self
             .try_run(&["show-ref", "--verify", "--quiet", &reference])
             .await?;
-        if exists == Some(0) {
-            self.run(&["switch", branch]).await?;
-        } else {
+        if exists != Some(0) {
             self.run(&["switch", "-c", branch]).await?;
+            return Ok(());
+        }
+        // The branch exists (an earlier sync): carry the working changes
+        // onto it, merged three ways, and refuse rather than commit
+        // conflict markers.
+        self.run(&["switch", "--merge", branch]).await?;
+        let conflicted = self.status().await?.conflicted;
+        if !conflicted.is_empty() {
+            return Err(GitError::Refused(format!(
+                "the changes conflict with what {branch:?} already holds in {}; \
+                 discard them or sync to another branch",
+                conflicted.join(", ")
+            )));
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ pub async fn run(url: &str, token: &SecretString, data_dir: &Path) -> anyhow::Re
     })?;
     ensure_repository(data_dir).await?;
     let project = ensure_project(&client).await?;
-    let branch = format!("demo-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+    let branch = format!("demo-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S-%3f"));
 
     println!("Sample agent session on {OWNER}/{NAME} (local forge, local sandbox):");
     let hydrated = step(
