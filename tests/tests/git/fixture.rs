@@ -85,7 +85,8 @@ impl Fixture {
         let token = SecretString::from(TOKEN);
         let redactor = Redactor::new([("GITHUB_TOKEN".to_owned(), token.clone())]).unwrap();
         let root = format!("{}/repo", sandbox.workdir());
-        let git = Git::new(sandbox.clone(), root, Some(&token), redactor);
+        let git = Git::new(sandbox.clone(), root, Some(&token), redactor)
+            .with_origin(format!("file://{}", origin.display()));
         Self {
             origin,
             sandbox,
@@ -97,12 +98,21 @@ impl Fixture {
 
     pub fn spec(&self, known_commit: Option<String>) -> HydrateSpec {
         HydrateSpec {
-            clone_url: format!("file://{}", self.origin.display()),
+            clone_url: self.clone_url(),
             branch: "main".to_owned(),
             shallow: true,
             known_commit,
             install_timeout: Duration::from_secs(300),
         }
+    }
+
+    /// A place for more repositories beside the origin.
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
+    pub fn clone_url(&self) -> String {
+        format!("file://{}", self.origin.display())
     }
 
     /// Adds a commit to the origin's main branch; returns its id.

@@ -6,4 +6,5 @@
 
 mod fixture;
 mod hydrate;
+mod planted_config;
 mod sync;

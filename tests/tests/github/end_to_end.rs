@@ -83,7 +83,8 @@ async fn a_repository_is_hydrated_changed_synced_and_turned_into_exactly_one_pul
         root.clone(),
         Some(&token),
         redactor.clone(),
-    );
+    )
+    .with_origin(info.clone_url.clone());
     let hydrated = hydrate(
         &git,
         &HydrateSpec {

@@ -67,7 +67,8 @@ async fn a_local_repository_is_hydrated_changed_synced_and_turned_into_exactly_o
         root.clone(),
         Some(&token),
         redactor.clone(),
-    );
+    )
+    .with_origin(info.clone_url.clone());
 
     let hydrated = hydrate(
         &git,

@@ -69,7 +69,7 @@ pub async fn submit_pull_request(
         "HEAD".to_owned()
     };
     let refspec = format!("{source}:refs/heads/{branch}");
-    git.run(&[
+    git.run_remote(&[
         "push",
         "--porcelain",
         "--end-of-options",

@@ -5,6 +5,7 @@
 //! command's environment: never in a URL, never in `.git/config`, never in
 //! argv (which other processes can read). `transfer.credentialsInUrl=die`
 //! makes git refuse a URL that carries a password, should one ever appear.
+//! Only commands that reach the forge get the header ([`super::remote`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -26,6 +27,11 @@ pub fn git_env(token: Option<&SecretString>) -> Vec<(String, SecretString)> {
         ("GIT_TERMINAL_PROMPT".to_owned(), SecretString::from("0")),
         ("GIT_ASKPASS".to_owned(), SecretString::from("/bin/false")),
         ("GIT_CONFIG_NOSYSTEM".to_owned(), SecretString::from("1")),
+        // `~/.gitconfig` is the agent's to write, like the repository's.
+        (
+            "GIT_CONFIG_GLOBAL".to_owned(),
+            SecretString::from("/dev/null"),
+        ),
         (
             "GIT_CONFIG_COUNT".to_owned(),
             SecretString::from(config.len().to_string()),

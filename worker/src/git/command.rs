@@ -29,14 +29,24 @@ pub enum GitError {
 
 /// A repository in a sandbox, with the token (if any) git may use and the
 /// redactor its output goes through.
+///
+/// Only commands that talk to the forge see the token (see
+/// [`Git::run_remote`]); local commands run without it, so whatever the
+/// repository's own configuration makes them run learns nothing.
 #[derive(Clone)]
 pub struct Git {
     pub sandbox: Arc<dyn Sandbox>,
     pub root: String,
+    /// For local commands: no token.
     env: Vec<(String, SecretString)>,
+    /// For commands that reach the forge: with the token.
+    pub(super) remote_env: Vec<(String, SecretString)>,
+    /// The forge's address of the repository, which `origin` is made to
+    /// name before each remote command.
+    pub(super) origin: Option<String>,
     redactor: Redactor,
     /// Cancelling it kills the git command running.
-    cancel: CancellationToken,
+    pub(super) cancel: CancellationToken,
 }
 
 /// What a git command printed.
@@ -61,7 +71,9 @@ impl Git {
         Self {
             sandbox,
             root: root.into(),
-            env: git_env(token),
+            env: git_env(None),
+            remote_env: git_env(token),
+            origin: None,
             redactor,
             cancel: CancellationToken::new(),
         }
@@ -71,6 +83,13 @@ impl Git {
     #[must_use]
     pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
         self.cancel = cancel;
+        self
+    }
+
+    /// The same repository, whose `origin` is `url` (the forge's clone URL).
+    #[must_use]
+    pub fn with_origin(mut self, url: impl Into<String>) -> Self {
+        self.origin = Some(url.into());
         self
     }
 
@@ -87,7 +106,17 @@ impl Git {
         args: &[&str],
         timeout: Duration,
     ) -> Result<GitOutput, GitError> {
-        let (code, output) = self.try_run_in(cwd, args, timeout).await?;
+        let (code, output) = self.exec_git(cwd, args, timeout, &self.env).await?;
+        self.check(args, code, output)
+    }
+
+    /// Checks how a git command ended: a non-zero exit is an error.
+    pub(super) fn check(
+        &self,
+        args: &[&str],
+        code: Option<i32>,
+        output: GitOutput,
+    ) -> Result<GitOutput, GitError> {
         if code == Some(0) {
             return Ok(output);
         }
@@ -100,15 +129,17 @@ impl Git {
 
     /// Runs `git <args>` and returns its exit code whatever it is.
     pub async fn try_run(&self, args: &[&str]) -> Result<(Option<i32>, GitOutput), GitError> {
-        self.try_run_in(&self.root, args, Duration::from_secs(300))
+        self.exec_git(&self.root, args, Duration::from_secs(300), &self.env)
             .await
     }
 
-    async fn try_run_in(
+    /// Runs `git <args>` in `cwd` with the environment `env`.
+    pub(super) async fn exec_git(
         &self,
         cwd: &str,
         args: &[&str],
         timeout: Duration,
+        env: &[(String, SecretString)],
     ) -> Result<(Option<i32>, GitOutput), GitError> {
         let mut line = "git".to_owned();
         for arg in args {
@@ -117,7 +148,7 @@ impl Git {
         }
         let mut request = ExecRequest::new(line);
         request.cwd = Some(cwd.to_owned());
-        request.env.clone_from(&self.env);
+        request.env = env.to_vec();
         request.timeout = timeout;
         request.cancel = self.cancel.clone();
 

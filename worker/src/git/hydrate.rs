@@ -40,15 +40,14 @@ pub struct Hydrated {
 pub async fn hydrate(git: &Git, spec: &HydrateSpec) -> Result<Hydrated, GitError> {
     validate::branch_name(&spec.branch).map_err(GitError::Refused)?;
     check_clone_url(&spec.clone_url)?;
+    // The forge's address may have moved since the clone (a new port, a
+    // renamed host); the forge's answer of today is the truth.
+    let git = &git.clone().with_origin(spec.clone_url.clone());
 
     let fresh = !has_repository(git).await?;
     if fresh {
         clone(git, spec).await?;
     } else {
-        // The forge's address may have moved since the clone (a new port,
-        // a renamed host); the forge's answer of today is the truth.
-        git.run(&["remote", "set-url", "--", "origin", &spec.clone_url])
-            .await?;
         let remote = remote_head(git, &spec.branch).await?;
         let local = git.run(&["rev-parse", "HEAD"]).await?.text();
         let already_there =
@@ -130,14 +129,13 @@ async fn clone(git: &Git, spec: &HydrateSpec) -> Result<(), GitError> {
         args.extend(["--depth", "1"]);
     }
     args.extend(["--", &spec.clone_url, &git.root]);
-    git.run_in(&parent, &args, Duration::from_secs(900)).await?;
-    Ok(())
+    git.clone_remote(&parent, &args).await
 }
 
 async fn remote_head(git: &Git, branch: &str) -> Result<String, GitError> {
     let reference = format!("refs/heads/{branch}");
     let listed = git
-        .run(&["ls-remote", "--end-of-options", "origin", &reference])
+        .run_remote(&["ls-remote", "--end-of-options", "origin", &reference])
         .await?
         .text();
     listed
@@ -157,7 +155,7 @@ async fn update(git: &Git, spec: &HydrateSpec) -> Result<(), GitError> {
         fetch.extend(["--depth", "1"]);
     }
     fetch.extend(["--end-of-options", "origin", &refspec]);
-    git.run(&fetch).await?;
+    git.run_remote(&fetch).await?;
 
     git.run(&["checkout", "--force", "-B", &spec.branch, &tracking, "--"])
         .await?;

@@ -133,7 +133,7 @@ impl Git {
         }
 
         let refspec = format!("HEAD:refs/heads/{branch}");
-        self.run(&[
+        self.run_remote(&[
             "push",
             "--porcelain",
             "--end-of-options",

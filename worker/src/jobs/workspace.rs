@@ -19,6 +19,12 @@ use crate::sandbox::Sandbox;
 use crate::tools::Toolbox;
 use crate::tools::manifest::{self, Manifest};
 
+/// The repository's address at the forge, and the token to reach it.
+struct Remote {
+    clone_url: String,
+    token: Option<SecretString>,
+}
+
 /// The name the forge token goes by in redacted output.
 const TOKEN_NAME: &str = "GIT_TOKEN";
 
@@ -30,7 +36,8 @@ pub struct Workspace {
     pub root: String,
     pub repo: RepoRef,
     secrets: Vec<(String, SecretString)>,
-    token: Option<SecretString>,
+    /// What git needs to reach the forge, once asked for.
+    remote: Option<Remote>,
     redactor: Redactor,
     /// Cancelled to stop the job: kills whatever command it is running.
     stop: CancellationToken,
@@ -66,22 +73,26 @@ impl Workspace {
             root,
             repo,
             secrets,
-            token: None,
+            remote: None,
             redactor,
             stop,
         })
     }
 
-    /// Fetches the forge token git needs to reach the repository, and
-    /// teaches the redactor to mask it.
-    pub async fn with_token(&mut self, services: &Services) -> Result<(), RunError> {
-        if self.token.is_some() {
-            return Ok(());
-        }
-        let token = services.forge.git_token(&self.repo).await?;
-        self.redactor = redactor(&self.secrets, token.as_ref())?;
-        self.token = token;
-        Ok(())
+    /// Asks the forge for the repository's address and the token git needs
+    /// to reach it (once), and teaches the redactor to mask the token.
+    /// Returns the address.
+    pub async fn with_remote(&mut self, services: &Services) -> Result<&str, RunError> {
+        let remote = match self.remote.take() {
+            Some(remote) => remote,
+            None => {
+                let token = services.forge.git_token(&self.repo).await?;
+                let clone_url = services.forge.repository(&self.repo).await?.clone_url;
+                self.redactor = redactor(&self.secrets, token.as_ref())?;
+                Remote { clone_url, token }
+            }
+        };
+        Ok(&self.remote.insert(remote).clone_url)
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -89,13 +100,18 @@ impl Workspace {
     }
 
     pub fn git(&self) -> Git {
-        Git::new(
+        let token = self.remote.as_ref().and_then(|r| r.token.as_ref());
+        let git = Git::new(
             self.sandbox.clone(),
             self.root.clone(),
-            self.token.as_ref(),
+            token,
             self.redactor.clone(),
         )
-        .with_cancel(self.stop.clone())
+        .with_cancel(self.stop.clone());
+        match &self.remote {
+            Some(remote) => git.with_origin(remote.clone_url.clone()),
+            None => git,
+        }
     }
 
     pub fn policy(&self, services: &Services) -> SyncPolicy {
@@ -122,10 +138,9 @@ impl Workspace {
         branch: Option<String>,
         full_history: bool,
     ) -> Result<Hydrated, RunError> {
-        self.with_token(services).await?;
-        let info = services.forge.repository(&self.repo).await?;
+        let clone_url = self.with_remote(services).await?.to_owned();
         let spec = HydrateSpec {
-            clone_url: info.clone_url,
+            clone_url,
             branch: branch.unwrap_or_else(|| self.project.default_branch.clone()),
             shallow: !full_history,
             known_commit: self.lease.hydrated_commit.clone(),

@@ -14,7 +14,7 @@ pub async fn run(
     params: SubmitPrParams,
 ) -> Result<serde_json::Value, RunError> {
     workspace.ensure_hydrated(services).await?;
-    workspace.with_token(services).await?;
+    workspace.with_remote(services).await?;
     let request = SubmitRequest {
         title: params.title,
         body: params.body,

@@ -21,7 +21,7 @@ pub async fn run(
             super::json(status)
         }
         SyncParams::CommitAndPush { message, branch } => {
-            workspace.with_token(services).await?;
+            workspace.with_remote(services).await?;
             let forbidden = workspace.manifest().await?.forbidden;
             let synced = workspace
                 .git()
