@@ -47,8 +47,14 @@ pub fn git_env(token: Option<&SecretString>) -> Vec<(String, SecretString)> {
 /// `Authorization: Basic base64(x-access-token:<token>)`, as GitHub expects
 /// for installation and OAuth tokens over HTTPS.
 pub fn authorization_header(token: &SecretString) -> SecretString {
-    let credentials = STANDARD.encode(format!("x-access-token:{}", token.expose_secret()));
-    SecretString::from(format!("Authorization: Basic {credentials}"))
+    let credentials = basic_credentials(token);
+    SecretString::from(format!("Authorization: Basic {}", credentials.expose_secret()))
+}
+
+/// The token as the header carries it, encoded: a secret as much as the
+/// token itself.
+pub fn basic_credentials(token: &SecretString) -> SecretString {
+    SecretString::from(STANDARD.encode(format!("x-access-token:{}", token.expose_secret())))
 }
 
 #[cfg(test)]

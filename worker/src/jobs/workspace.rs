@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::Services;
 use super::failure::RunError;
 use crate::forge::RepoRef;
+use crate::git::auth::basic_credentials;
 use crate::git::{Git, HydrateSpec, Hydrated, SyncPolicy, hydrate};
 use crate::lease::Lease;
 use crate::sandbox::Sandbox;
@@ -27,6 +28,8 @@ struct Remote {
 
 /// The name the forge token goes by in redacted output.
 const TOKEN_NAME: &str = "GIT_TOKEN";
+/// The name of the token's encoded form in the authorization header.
+const TOKEN_HEADER_NAME: &str = "GIT_TOKEN_HEADER";
 
 pub struct Workspace {
     pub project: Project,
@@ -193,9 +196,36 @@ fn redactor(
     secrets: &[(String, SecretString)],
     token: Option<&SecretString>,
 ) -> Result<Redactor, RunError> {
-    let named = secrets
-        .iter()
-        .cloned()
-        .chain(token.map(|t| (TOKEN_NAME.to_owned(), t.clone())));
+    let token_forms = token.into_iter().flat_map(|token| {
+        [
+            (TOKEN_NAME.to_owned(), token.clone()),
+            (TOKEN_HEADER_NAME.to_owned(), basic_credentials(token)),
+        ]
+    });
+    let named = secrets.iter().cloned().chain(token_forms);
     Redactor::new(named).map_err(|error| RunError::permanent("secrets", error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::*;
+
+    #[test]
+    fn the_token_is_masked_as_it_is_and_as_the_header_encodes_it() {
+        let token = SecretString::from("ghs_workspaceTokenExample0123456789abcdef");
+        let encoded = basic_credentials(&token);
+        let redactor = redactor(&[], Some(&token)).unwrap();
+
+        let text = format!(
+            "raw {} header Basic {}",
+            token.expose_secret(),
+            encoded.expose_secret()
+        );
+        let masked = redactor.redact_str(&text);
+
+        assert!(!masked.contains(token.expose_secret()), "{masked}");
+        assert!(!masked.contains(encoded.expose_secret()), "{masked}");
+    }
 }
