@@ -9,5 +9,6 @@ mod cancel;
 mod cron;
 mod events;
 mod order;
+mod policy;
 mod session;
 mod triggers;

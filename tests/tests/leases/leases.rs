@@ -92,7 +92,7 @@ async fn an_expired_lease_can_be_taken_over_and_the_old_holder_is_fenced_out() {
 
     let mut stale = first.clone();
     assert!(matches!(
-        table.record_hydrated(&mut stale, "deadbeef").await,
+        table.record_hydrated(&mut stale, "deadbeef", "{}").await,
         Err(LeaseError::Lost)
     ));
     assert!(matches!(
@@ -105,7 +105,10 @@ async fn an_expired_lease_can_be_taken_over_and_the_old_holder_is_fenced_out() {
         Err(LeaseError::Lost)
     ));
 
-    table.record_hydrated(&mut second, "cafe").await.unwrap();
+    table
+        .record_hydrated(&mut second, "cafe", "{}")
+        .await
+        .unwrap();
     let stored: Option<String> = sqlx::query_scalar("SELECT hydrated_commit FROM sandboxes")
         .fetch_one(&f.db.pool)
         .await

@@ -48,7 +48,10 @@ pub fn git_env(token: Option<&SecretString>) -> Vec<(String, SecretString)> {
 /// for installation and OAuth tokens over HTTPS.
 pub fn authorization_header(token: &SecretString) -> SecretString {
     let credentials = basic_credentials(token);
-    SecretString::from(format!("Authorization: Basic {}", credentials.expose_secret()))
+    SecretString::from(format!(
+        "Authorization: Basic {}",
+        credentials.expose_secret()
+    ))
 }
 
 /// The token as the header carries it, encoded: a secret as much as the

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hero_common::validate;
 
 use super::{Git, GitError};
-use crate::sandbox::{Beneath, SandboxErrorKind};
+use crate::sandbox::SandboxErrorKind;
 use crate::tools::manifest::{self, Manifest, ManifestSource};
 use crate::tools::package_manager::PackageManager;
 
@@ -199,23 +199,55 @@ async fn install_dependencies(
     Ok(Some(manager))
 }
 
+/// The manifest at the commit checked out: `hero.json` as committed (what
+/// the working tree holds may be the agent's), or one generated from the
+/// repository's files when it has none.
 async fn load_manifest(git: &Git) -> Result<(Manifest, ManifestSource), GitError> {
-    // The manifest must be the repository's own file, not a link out of it.
-    if let Beneath::Outside = git
-        .sandbox
-        .resolve_beneath(&git.root, manifest::FILE_NAME)
-        .await?
-    {
+    let listed = git
+        .run(&["ls-tree", "-l", "-z", "HEAD", "--", manifest::FILE_NAME])
+        .await?;
+    let Some(entry) = listed.stdout.split(|b| *b == 0).find(|e| !e.is_empty()) else {
+        let generated = manifest::generate_for(&*git.sandbox, &git.root).await;
+        return generated
+            .map(|manifest| (manifest, ManifestSource::Generated))
+            .map_err(manifest_error);
+    };
+    // `<mode> blob <object> <size>\t<name>`
+    let entry = String::from_utf8_lossy(entry);
+    let fields: Vec<&str> = entry
+        .split('\t')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let &[mode, "blob", object, size] = fields.as_slice() else {
+        return Err(GitError::Refused("hero.json is not a file".to_owned()));
+    };
+    if mode == "120000" {
         return Err(GitError::Refused(
-            "hero.json leads outside the repository".to_owned(),
+            "hero.json is a symbolic link; the manifest must be the file itself".to_owned(),
         ));
     }
-    manifest::load(&*git.sandbox, &git.root)
-        .await
-        .map_err(|e| match e {
-            manifest::ManifestError::Invalid(_) => GitError::Refused(e.to_string()),
-            manifest::ManifestError::Sandbox(e) => GitError::Sandbox(e),
-        })
+    if !size
+        .parse::<usize>()
+        .is_ok_and(|size| size <= manifest::MAX_FILE_BYTES)
+    {
+        return Err(GitError::Refused(format!(
+            "hero.json is larger than {} bytes",
+            manifest::MAX_FILE_BYTES
+        )));
+    }
+    let text = git.run(&["cat-file", "blob", object]).await?.stdout;
+    Manifest::parse(&String::from_utf8_lossy(&text))
+        .map(|manifest| (manifest, ManifestSource::File))
+        .map_err(|problems| manifest_error(manifest::ManifestError::Invalid(problems)))
+}
+
+fn manifest_error(error: manifest::ManifestError) -> GitError {
+    match error {
+        manifest::ManifestError::Invalid(_) => GitError::Refused(error.to_string()),
+        manifest::ManifestError::Sandbox(e) => GitError::Sandbox(e),
+    }
 }
 
 #[cfg(test)]

@@ -130,7 +130,7 @@ impl Workspace {
     /// Whether the sandbox holds the repository. A new sandbox, or one that
     /// replaced a dead one, does not.
     pub fn is_hydrated(&self) -> bool {
-        self.lease.hydrated_commit.is_some()
+        self.lease.hydrated_commit.is_some() && self.lease.manifest.is_some()
     }
 
     /// Clones or refreshes the repository at `branch` (the project's
@@ -153,7 +153,11 @@ impl Workspace {
         services
             .pool
             .table()
-            .record_hydrated(&mut self.lease, &hydrated.commit)
+            .record_hydrated(
+                &mut self.lease,
+                &hydrated.commit,
+                &hydrated.manifest.to_json(),
+            )
             .await?;
         Ok(hydrated)
     }
@@ -169,10 +173,19 @@ impl Workspace {
         Ok(())
     }
 
-    /// The repository's manifest (its `hero.json`, or one generated).
-    pub async fn manifest(&self) -> Result<Manifest, RunError> {
-        let (manifest, _) = manifest::load(&*self.sandbox, &self.root).await?;
-        Ok(manifest)
+    /// The manifest in force: the one fixed when the sandbox was hydrated
+    /// (`hero.json` as committed, or one generated), whatever the working
+    /// tree's `hero.json` says now.
+    pub fn manifest(&self) -> Result<Manifest, RunError> {
+        let text = self.lease.manifest.as_deref().ok_or_else(|| {
+            RunError::permanent("not_hydrated", "the sandbox holds no hydrated repository")
+        })?;
+        Manifest::parse(text).map_err(|problems| {
+            RunError::permanent(
+                "manifest",
+                manifest::ManifestError::Invalid(problems).to_string(),
+            )
+        })
     }
 
     pub fn toolbox(&self, services: &Services, manifest: Manifest) -> Toolbox {

@@ -58,6 +58,8 @@ pub struct Lease {
     pub provider: String,
     pub provider_id: Option<String>,
     pub hydrated_commit: Option<String>,
+    /// The manifest (as `hero.json` text) fixed at that commit's hydrate.
+    pub manifest: Option<String>,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -93,6 +95,7 @@ struct LeaseRow {
     provider: String,
     provider_id: Option<String>,
     hydrated_commit: Option<String>,
+    manifest: Option<String>,
     lease_expires_at: Option<DateTime<Utc>>,
 }
 
@@ -107,6 +110,7 @@ impl LeaseRow {
             provider: self.provider,
             provider_id: self.provider_id,
             hydrated_commit: self.hydrated_commit,
+            manifest: self.manifest,
             expires_at: self.lease_expires_at.unwrap_or_else(Utc::now),
         })
     }
@@ -179,7 +183,7 @@ impl LeaseTable {
                    AND state IN ('starting', 'ready')
                    AND (lease_holder IS NULL OR lease_expires_at <= now())
                  RETURNING id, project_id, lease_holder, fencing_token, state, provider,
-                           provider_id, hydrated_commit, lease_expires_at
+                           provider_id, hydrated_commit, manifest, lease_expires_at
              ),
              created AS (
                  INSERT INTO sandboxes (id, project_id, provider, state, slot,
@@ -201,7 +205,7 @@ impl LeaseTable {
                      WHERE l.project_id = $1 AND l.state IN ('starting', 'ready', 'closing'))
                  ON CONFLICT DO NOTHING
                  RETURNING id, project_id, lease_holder, fencing_token, state, provider,
-                           provider_id, hydrated_commit, lease_expires_at
+                           provider_id, hydrated_commit, manifest, lease_expires_at
              )
              SELECT * FROM taken UNION ALL SELECT * FROM created",
         )
@@ -300,16 +304,29 @@ impl LeaseTable {
         Ok(())
     }
 
-    /// Records the commit the sandbox's repository is at.
-    pub async fn record_hydrated(&self, lease: &mut Lease, commit: &str) -> Result<(), LeaseError> {
-        self.fenced(
-            lease,
-            "UPDATE sandboxes SET hydrated_commit = $3, last_active_at = now()
+    /// Records the commit the sandbox's repository is at, and the manifest
+    /// (`hero.json` text) in force for it.
+    pub async fn record_hydrated(
+        &self,
+        lease: &mut Lease,
+        commit: &str,
+        manifest: &str,
+    ) -> Result<(), LeaseError> {
+        let result = sqlx::query(
+            "UPDATE sandboxes SET hydrated_commit = $3, manifest = $4, last_active_at = now()
              WHERE id = $1 AND fencing_token = $2 AND state = 'ready'",
-            Some(commit),
         )
+        .bind(lease.id)
+        .bind(lease.token)
+        .bind(commit)
+        .bind(manifest)
+        .execute(&self.pool)
         .await?;
+        if result.rows_affected() != 1 {
+            return Err(LeaseError::Lost);
+        }
         lease.hydrated_commit = Some(commit.to_owned());
+        lease.manifest = Some(manifest.to_owned());
         Ok(())
     }
 
@@ -451,7 +468,7 @@ impl LeaseTable {
     pub async fn live_for_project(&self, project_id: Uuid) -> Result<Option<Lease>, LeaseError> {
         let row: Option<LeaseRow> = sqlx::query_as(
             "SELECT id, project_id, lease_holder, fencing_token, state, provider,
-                    provider_id, hydrated_commit, lease_expires_at
+                    provider_id, hydrated_commit, manifest, lease_expires_at
              FROM sandboxes
              WHERE project_id = $1 AND state IN ('starting', 'ready', 'closing')",
         )

@@ -14,7 +14,7 @@ pub async fn run(
     output: &mut JobOutput,
 ) -> Result<serde_json::Value, RunError> {
     workspace.ensure_hydrated(services).await?;
-    let manifest = workspace.manifest().await?;
+    let manifest = workspace.manifest()?;
     let toolbox = workspace.toolbox(services, manifest);
     let mut sink = |stream, bytes: &[u8]| output.push(stream, bytes);
     let result = toolbox.run(call, Some(&mut sink)).await?;

@@ -22,7 +22,7 @@ pub async fn run(
         }
         SyncParams::CommitAndPush { message, branch } => {
             workspace.with_remote(services).await?;
-            let forbidden = workspace.manifest().await?.forbidden;
+            let forbidden = workspace.manifest()?.forbidden;
             let synced = workspace
                 .git()
                 .commit_and_push(&policy, &forbidden, &message, &branch)

@@ -22,7 +22,7 @@ pub enum ManifestError {
 }
 
 /// Largest `hero.json` or generation input read.
-const MAX_INPUT_BYTES: usize = 512 * 1024;
+pub const MAX_FILE_BYTES: usize = 512 * 1024;
 
 /// The repository's `hero.json`, or one generated from its files when it
 /// has none.
@@ -30,7 +30,7 @@ pub async fn load(
     sandbox: &dyn Sandbox,
     root: &str,
 ) -> Result<(Manifest, ManifestSource), ManifestError> {
-    match sandbox.read_beneath(root, FILE_NAME, MAX_INPUT_BYTES).await {
+    match sandbox.read_beneath(root, FILE_NAME, MAX_FILE_BYTES).await {
         Ok(read) => {
             let text = String::from_utf8_lossy(&read.contents);
             return Manifest::parse(&text)
@@ -40,7 +40,14 @@ pub async fn load(
         Err(error) if error.kind == SandboxErrorKind::NotFound => {}
         Err(error) => return Err(error.into()),
     }
+    Ok((
+        generate_for(sandbox, root).await?,
+        ManifestSource::Generated,
+    ))
+}
 
+/// A manifest generated from the repository's files.
+pub async fn generate_for(sandbox: &dyn Sandbox, root: &str) -> Result<Manifest, ManifestError> {
     let root_entries: HashSet<String> = sandbox
         .list(root)
         .await?
@@ -56,12 +63,12 @@ pub async fn load(
         .filter(|name| facts.root_entries.contains(**name))
     {
         // A file that leads outside the repository is not the project's.
-        if let Ok(read) = sandbox.read_beneath(root, name, MAX_INPUT_BYTES).await {
+        if let Ok(read) = sandbox.read_beneath(root, name, MAX_FILE_BYTES).await {
             facts.files.insert(
                 (*name).to_owned(),
                 String::from_utf8_lossy(&read.contents).into_owned(),
             );
         }
     }
-    Ok((generate(&facts), ManifestSource::Generated))
+    Ok(generate(&facts))
 }

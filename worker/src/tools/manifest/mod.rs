@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use forbidden::ForbiddenFiles;
-pub use load::{ManifestError, ManifestSource, load};
+pub use load::{MAX_FILE_BYTES, ManifestError, ManifestSource, generate_for, load};
 
 /// The manifest's file name, at the repository root.
 pub const FILE_NAME: &str = "hero.json";
