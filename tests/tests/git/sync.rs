@@ -200,3 +200,45 @@ async fn create_branch_switches_to_a_prefixed_branch_keeping_changes() {
     );
     assert_eq!(f.read("wip.txt").await.as_deref(), Some("wip\n"));
 }
+
+#[tokio::test]
+async fn a_forbidden_file_committed_since_hydrate_is_found_even_when_removed_again() {
+    let f = Fixture::new().await;
+    let hydrated = hydrate(&f.git, &f.spec(None)).await.unwrap();
+    f.write("src/clean.rs", "pub fn clean() {}\n").await;
+    let commit = "git -c user.name=A -c user.email=a@example.com commit -qm";
+    let (code, output) = f
+        .git
+        .shell(
+            &format!("git add src/clean.rs && {commit} clean"),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{output}");
+    f.git
+        .refuse_forbidden_history(&hydrated.commit, &forbidden())
+        .await
+        .unwrap();
+
+    f.write(".env", "TOKEN=x\n").await;
+    let (code, output) = f
+        .git
+        .shell(
+            &format!("git add -f .env && {commit} leak && git rm -q .env && {commit} unleak"),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{output}");
+
+    let error = f
+        .git
+        .refuse_forbidden_history(&hydrated.commit, &forbidden())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, GitError::Refused(message) if message.contains(".env")),
+        "{error}"
+    );
+}

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use hero_common::redact::Redactor;
 use hero_common::tool_call::{
-    ReadFileArgs, RunShellArgs, ToolCall, ToolError, ToolResult, WriteFileArgs,
+    ReadFileArgs, RunGitArgs, RunShellArgs, ToolCall, ToolError, ToolResult, WriteFileArgs,
 };
 use hero_tests::fake_e2b::FakeE2b;
 use hero_tests::local_sandboxes::TempProvider;
@@ -138,6 +138,12 @@ pub fn write(path: &str, content: &str) -> ToolCall {
     ToolCall::WriteFile(WriteFileArgs {
         path: path.to_owned(),
         content: content.to_owned(),
+    })
+}
+
+pub fn git(args: &[&str]) -> ToolCall {
+    ToolCall::RunGit(RunGitArgs {
+        args: args.iter().map(|a| (*a).to_owned()).collect(),
     })
 }
 

@@ -1,16 +1,8 @@
 //! `run_git` and `run_package_manager` on a local sandbox.
 
-use hero_common::tool_call::{
-    RunGitArgs, RunPackageManagerArgs, ToolCall, ToolErrorCode, ToolResult,
-};
+use hero_common::tool_call::{RunPackageManagerArgs, ToolCall, ToolErrorCode, ToolResult};
 
-use crate::fixture::{Fixture, command_output, write};
-
-fn git(args: &[&str]) -> ToolCall {
-    ToolCall::RunGit(RunGitArgs {
-        args: args.iter().map(|a| (*a).to_owned()).collect(),
-    })
-}
+use crate::fixture::{Fixture, command_output, git, write};
 
 #[tokio::test]
 async fn local_changes_can_be_staged_committed_and_inspected() {

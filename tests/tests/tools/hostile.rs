@@ -6,7 +6,7 @@ use hero_common::tool_call::{
     DeleteFileArgs, Edit, EditFileArgs, ListFilesArgs, ToolCall, ToolErrorCode,
 };
 
-use crate::fixture::{Fixture, command_output, content, read, shell, write};
+use crate::fixture::{Fixture, command_output, content, git, read, shell, write};
 
 async fn fixture() -> Fixture {
     let f = Fixture::local().await;
@@ -189,7 +189,10 @@ async fn forbidden_files_are_refused_directly_through_symlinks_and_in_other_case
             ToolErrorCode::ForbiddenFile
         );
     }
-    assert_eq!(f.sh("cat .env").await, "DB_PASSWORD=hunter2\n");
+    assert_eq!(
+        f.run(shell("cat .env")).await.unwrap_err().code,
+        ToolErrorCode::ForbiddenFile
+    );
 }
 
 #[tokio::test]
@@ -235,4 +238,41 @@ async fn lookalike_commands_still_run() {
             .trim(),
         "0"
     );
+}
+
+#[tokio::test]
+async fn run_git_never_stages_shows_or_compares_a_forbidden_file() {
+    let f = fixture().await;
+    f.sh("cp .env src/.env.local && git add -f .env && git commit -qm 'secret, before Hero'")
+        .await;
+
+    for (args, code) in [
+        (&["add", "-f", ".env"][..], ToolErrorCode::GitNotAllowed),
+        (&["add", "--force", "src"], ToolErrorCode::GitNotAllowed),
+        (&["show", "HEAD:.env"], ToolErrorCode::ForbiddenFile),
+        (&["show", ":.env"], ToolErrorCode::ForbiddenFile),
+        (
+            &["diff", "HEAD~1", "--", "src/.env.local"],
+            ToolErrorCode::ForbiddenFile,
+        ),
+        (&["log", "-p", "--", ".ENV"], ToolErrorCode::ForbiddenFile),
+        (
+            &["diff", "--no-index", "../outside/private.txt", "x"],
+            ToolErrorCode::GitNotAllowed,
+        ),
+    ] {
+        let error = f.run(git(args)).await.unwrap_err();
+        assert_eq!(error.code, code, "{args:?}: {}", error.message);
+    }
+
+    f.run(write("src/new.rs", "pub fn f() {}\n")).await.unwrap();
+    let added = f.run(git(&["add", "--all"])).await.unwrap();
+
+    assert!(
+        command_output(&added).stderr.contains("src/.env.local"),
+        "the agent is told what was left out: {added:?}"
+    );
+    let staged = f.sh("git diff --cached --name-only").await;
+    assert!(staged.contains("src/new.rs"), "{staged}");
+    assert!(!staged.contains(".env"), "{staged}");
 }

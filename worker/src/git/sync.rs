@@ -151,6 +151,43 @@ impl Git {
         })
     }
 
+    /// Refuses when a commit made since `since` (the hydrated commit), on
+    /// any local branch, adds or changes a forbidden file: pushing the
+    /// branch would publish it, whether or not a later commit removed it.
+    pub async fn refuse_forbidden_history(
+        &self,
+        since: &str,
+        forbidden: &ForbiddenFiles,
+    ) -> Result<(), GitError> {
+        let touched = self
+            .run(&[
+                "log",
+                "--format=",
+                "--name-only",
+                "--no-renames",
+                "--diff-merges=separate",
+                "-z",
+                "--branches",
+                "HEAD",
+                "--not",
+                "--end-of-options",
+                since,
+            ])
+            .await?;
+        let found = touched
+            .stdout
+            .split(|b| *b == 0 || *b == b'\n')
+            .map(String::from_utf8_lossy)
+            .find(|path| !path.is_empty() && forbidden.matches(path));
+        match found {
+            Some(path) => Err(GitError::Refused(format!(
+                "a commit since the repository was hydrated contains the forbidden file \
+                 {path:?}; it cannot be pushed (reset those commits, or hydrate again)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Drops every change to tracked files and removes untracked ones,
     /// keeping ignored files (installed dependencies, build caches).
     pub async fn discard(&self) -> Result<(), GitError> {

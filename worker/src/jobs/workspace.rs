@@ -173,13 +173,19 @@ impl Workspace {
         Ok(())
     }
 
+    /// The commit the repository was hydrated at.
+    pub fn hydrated_commit(&self) -> Result<&str, RunError> {
+        self.lease
+            .hydrated_commit
+            .as_deref()
+            .ok_or_else(not_hydrated)
+    }
+
     /// The manifest in force: the one fixed when the sandbox was hydrated
     /// (`hero.json` as committed, or one generated), whatever the working
     /// tree's `hero.json` says now.
     pub fn manifest(&self) -> Result<Manifest, RunError> {
-        let text = self.lease.manifest.as_deref().ok_or_else(|| {
-            RunError::permanent("not_hydrated", "the sandbox holds no hydrated repository")
-        })?;
+        let text = self.lease.manifest.as_deref().ok_or_else(not_hydrated)?;
         Manifest::parse(text).map_err(|problems| {
             RunError::permanent(
                 "manifest",
@@ -203,6 +209,10 @@ impl Workspace {
             &services.branches.author_email,
         )
     }
+}
+
+fn not_hydrated() -> RunError {
+    RunError::permanent("not_hydrated", "the sandbox holds no hydrated repository")
 }
 
 fn redactor(

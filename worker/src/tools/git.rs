@@ -3,8 +3,9 @@
 
 use hero_common::tool_call::{ToolError, ToolErrorCode, ToolResult};
 
-use super::{EventSink, Toolbox};
-use crate::sandbox::shell_quote;
+use super::manifest::ForbiddenFiles;
+use super::{EventSink, Toolbox, sandbox_error};
+use crate::sandbox::{ExecRequest, exec_collect, shell_quote};
 
 /// Subcommands an agent may run.
 const ALLOWED: &[&str] = &[
@@ -56,6 +57,7 @@ impl Toolbox {
         events: Option<EventSink<'_>>,
     ) -> Result<ToolResult, ToolError> {
         check_git_args(args)?;
+        check_forbidden_args(args, &self.manifest.forbidden)?;
 
         // Commits are the agent's, under the configured author: the sandbox
         // has no git identity of its own.
@@ -69,11 +71,107 @@ impl Toolbox {
             line.push(' ');
             line.push_str(&shell_quote(arg));
         }
-        let output = self
+        let mut output = self
             .execute(&line, &self.root, self.limits.default_timeout, events)
             .await?;
+        if args[0] == "add" && output.exit_code == Some(0) {
+            let left_out = self.unstage_forbidden().await?;
+            if !left_out.is_empty() {
+                output.stderr.push_str(&format!(
+                    "hero: not staged, as forbidden files: {}\n",
+                    left_out.join(", ")
+                ));
+            }
+        }
         Ok(ToolResult::RunGit(output))
     }
+
+    /// Takes forbidden files back out of the index after an `add` of a
+    /// directory or `--all` swept them in; returns their paths.
+    async fn unstage_forbidden(&self) -> Result<Vec<String>, ToolError> {
+        let staged = self
+            .quiet_git("diff --cached --name-only --no-renames -z")
+            .await?;
+        let forbidden: Vec<String> = staged
+            .split(|b| *b == 0)
+            .map(|path| String::from_utf8_lossy(path).into_owned())
+            .filter(|path| !path.is_empty() && self.manifest.forbidden.matches(path))
+            .collect();
+        if forbidden.is_empty() {
+            return Ok(forbidden);
+        }
+        let mut line = "reset -q --".to_owned();
+        for path in &forbidden {
+            line.push(' ');
+            line.push_str(&shell_quote(&format!(":(literal){path}")));
+        }
+        self.quiet_git(&line).await?;
+        Ok(forbidden)
+    }
+
+    /// Runs `git <line>` for Hero's own bookkeeping: no output streamed,
+    /// a failure is an error.
+    async fn quiet_git(&self, line: &str) -> Result<Vec<u8>, ToolError> {
+        let mut request = ExecRequest::new(format!("git {SAFE_CONFIG} {line}"));
+        request.cwd = Some(self.root.clone());
+        request.cancel = self.cancel.clone();
+        let (exit, output) = exec_collect(&*self.sandbox, request)
+            .await
+            .map_err(sandbox_error)?;
+        if exit.exit_code != Some(0) {
+            return Err(ToolError::new(
+                ToolErrorCode::SandboxUnavailable,
+                format!(
+                    "git {line} failed: {}",
+                    self.redactor
+                        .redact_str(String::from_utf8_lossy(&output.stderr).trim())
+                ),
+            ));
+        }
+        Ok(output.stdout)
+    }
+}
+
+/// Refuses arguments that name a forbidden file, as a path or as the path
+/// of `<rev>:<path>` (`git show HEAD:.env`), and the ways around that:
+/// `--no-index` (compares any files, in the repository or not) and a forced
+/// `add` (stages ignored files, which is where secrets are kept).
+fn check_forbidden_args(args: &[String], forbidden: &ForbiddenFiles) -> Result<(), ToolError> {
+    let operands = args[1..].iter().filter(|arg| arg.as_str() != "--");
+    for arg in operands {
+        if arg == "--no-index" {
+            return Err(refused(
+                "git diff --no-index is not allowed: it reads files outside the repository"
+                    .to_owned(),
+            ));
+        }
+        if args[0] == "add" && (arg == "--force" || (is_short_flags(arg) && arg.contains('f'))) {
+            return Err(refused(
+                "git add --force is not allowed: it stages ignored files, where secrets are kept"
+                    .to_owned(),
+            ));
+        }
+        let value = match arg.split_once('=') {
+            Some((option, value)) if option.starts_with('-') => value,
+            _ => arg.as_str(),
+        };
+        let path = value.rsplit_once(':').map_or(value, |(_, path)| path);
+        if forbidden.matches(path) {
+            return Err(ToolError::new(
+                ToolErrorCode::ForbiddenFile,
+                format!("{path} is a forbidden file of this repository (see hero.json)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `-nf`, `-f`: a bundle of one-letter flags.
+fn is_short_flags(arg: &str) -> bool {
+    arg.len() > 1
+        && arg.starts_with('-')
+        && !arg.starts_with("--")
+        && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
 }
 
 fn refused(message: String) -> ToolError {

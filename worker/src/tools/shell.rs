@@ -44,9 +44,15 @@ impl Toolbox {
             repo_root: self.root.clone(),
             cwd: cwd.clone(),
             home: self.sandbox.workdir().to_owned(),
+            forbidden: self.manifest.forbidden.clone(),
         };
-        guard::check(command, &context)
-            .map_err(|blocked| ToolError::new(ToolErrorCode::CommandBlocked, blocked.message))?;
+        guard::check(command, &context).map_err(|blocked| {
+            let code = match blocked.rule {
+                guard::Rule::ForbiddenFile => ToolErrorCode::ForbiddenFile,
+                _ => ToolErrorCode::CommandBlocked,
+            };
+            ToolError::new(code, blocked.message)
+        })?;
 
         let output = self.execute(command, &cwd, timeout, events).await?;
         Ok(ToolResult::RunShell(output))

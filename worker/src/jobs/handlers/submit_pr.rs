@@ -15,6 +15,11 @@ pub async fn run(
 ) -> Result<serde_json::Value, RunError> {
     workspace.ensure_hydrated(services).await?;
     workspace.with_remote(services).await?;
+    let forbidden = workspace.manifest()?.forbidden;
+    workspace
+        .git()
+        .refuse_forbidden_history(workspace.hydrated_commit()?, &forbidden)
+        .await?;
     let request = SubmitRequest {
         title: params.title,
         body: params.body,

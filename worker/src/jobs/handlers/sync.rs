@@ -23,8 +23,10 @@ pub async fn run(
         SyncParams::CommitAndPush { message, branch } => {
             workspace.with_remote(services).await?;
             let forbidden = workspace.manifest()?.forbidden;
-            let synced = workspace
-                .git()
+            let git = workspace.git();
+            git.refuse_forbidden_history(workspace.hydrated_commit()?, &forbidden)
+                .await?;
+            let synced = git
                 .commit_and_push(&policy, &forbidden, &message, &branch)
                 .await?;
             super::json(synced)

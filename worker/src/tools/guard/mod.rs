@@ -39,6 +39,12 @@
 //!   any command in between, and into `python`, `perl`, `ruby`, `node`),
 //!   `sh <(curl ...)`, `bash -c "$(curl ...)"`, `eval "$(wget -O- ...)"`.
 //!
+//! - naming a file the manifest forbids (`cat .env`, `cp id_rsa x`, `<
+//!   server.pem`), as an argument, an option's value or a redirection:
+//!   the file tools refuse those files, and a shell line that names one is
+//!   refused alike. A program that finds the file itself (`grep -r`, a
+//!   glob, a script) is not stopped; that is what "rail" means.
+//!
 //! Not covered: code inside other languages' strings (`python -c
 //! "import os; os.system('rm -rf /')"`), scripts run from files, and
 //! input to `xargs` that no `echo` or here-string makes known.
@@ -53,12 +59,16 @@ mod tests;
 
 use std::fmt;
 
-/// Where a command runs, as the sandbox sees it (absolute paths).
-#[derive(Debug, Clone, PartialEq, Eq)]
+use super::manifest::ForbiddenFiles;
+
+/// Where a command runs, as the sandbox sees it (absolute paths), and the
+/// files it may not name.
+#[derive(Debug, Clone)]
 pub struct GuardContext {
     pub repo_root: String,
     pub cwd: String,
     pub home: String,
+    pub forbidden: ForbiddenFiles,
 }
 
 /// Why a line was refused. The names are stable: they may be logged and
@@ -80,6 +90,8 @@ pub enum Rule {
     RecursivePermissions,
     /// Running code fetched from the network.
     DownloadToShell,
+    /// Naming a file the manifest forbids.
+    ForbiddenFile,
 }
 
 impl Rule {
@@ -93,6 +105,7 @@ impl Rule {
             Rule::PowerOff => "power_off",
             Rule::RecursivePermissions => "recursive_permissions",
             Rule::DownloadToShell => "download_to_shell",
+            Rule::ForbiddenFile => "forbidden_file",
         }
     }
 }
@@ -115,5 +128,5 @@ pub struct Blocked {
 /// Checks a shell line before it runs in `ctx`.
 pub fn check(line: &str, ctx: &GuardContext) -> Result<(), Blocked> {
     let places = paths::Places::new(&ctx.repo_root, &ctx.home, &ctx.cwd);
-    rules::Checker::new(places).code(line, None)
+    rules::Checker::new(places, ctx.forbidden.clone()).code(line, None)
 }

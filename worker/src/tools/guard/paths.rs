@@ -198,6 +198,20 @@ pub(super) fn place(path: &str, places: &Places) -> Option<Place> {
 
 /// `path` made absolute against `base`, with `.`, `..` and empty
 /// components removed.
+/// `text` as a path relative to the repository root, when it is one inside
+/// the repository (resolved against the working directory as text).
+pub(super) fn in_repo(text: &str, places: &Places) -> Option<String> {
+    if text.is_empty() {
+        return None;
+    }
+    let absolute = normalize(&places.cwd, text);
+    absolute
+        .strip_prefix(&places.repo_root)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|relative| !relative.is_empty())
+        .map(str::to_owned)
+}
+
 pub(super) fn normalize(base: &str, path: &str) -> String {
     let mut components: Vec<&str> = Vec::new();
     let joined = if path.starts_with('/') {

@@ -16,6 +16,7 @@ use super::lexer::{self, Modifier, Part, RedirOp, Redirect, Word, is_name};
 use super::parse::{Command, Pipeline, Script, Simple};
 use super::paths::{self, Place, Places, Target};
 use super::{Blocked, Rule};
+use crate::tools::manifest::ForbiddenFiles;
 
 /// How deeply command strings (`bash -c "eval '...'"`) may nest.
 const MAX_CODE_DEPTH: usize = 12;
@@ -91,14 +92,16 @@ struct Invocation {
 
 pub(super) struct Checker {
     places: Places,
+    forbidden: ForbiddenFiles,
     vars: HashMap<String, String>,
     depth: usize,
 }
 
 impl Checker {
-    pub(super) fn new(places: Places) -> Self {
+    pub(super) fn new(places: Places, forbidden: ForbiddenFiles) -> Self {
         Self {
             places,
+            forbidden,
             vars: HashMap::new(),
             depth: 0,
         }
@@ -201,6 +204,7 @@ impl Checker {
         let fields = self.fields(&simple.words);
         let shown = show(&fields);
         self.redirects(&simple.redirects, concurrent, &shown)?;
+        self.forbidden_files(&fields, &simple.redirects, &shown)?;
 
         if concurrent && self.reruns_itself(simple, &fields) {
             return Err(block(
@@ -615,6 +619,37 @@ impl Checker {
                         ),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a command whose arguments, option values or redirections
+    /// name a forbidden file of the repository.
+    fn forbidden_files(
+        &self,
+        fields: &[Arg],
+        redirects: &[Redirect],
+        shown: &str,
+    ) -> Result<(), Blocked> {
+        let named = fields
+            .iter()
+            .map(|arg| arg.text.clone())
+            .chain(redirects.iter().map(|redirect| self.text(&redirect.target)));
+        for text in named {
+            let value = match text.split_once('=') {
+                Some((option, value)) if option.starts_with('-') => value.to_owned(),
+                _ => text,
+            };
+            let Some(path) = paths::in_repo(&value, &self.places) else {
+                continue;
+            };
+            if self.forbidden.matches(&path) {
+                return Err(block(
+                    Rule::ForbiddenFile,
+                    shown,
+                    &format!("{path} is a forbidden file of this repository (see hero.json)"),
+                ));
             }
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! The hostile suite: every bypass technique refused, every lookalike run.
 
 use super::*;
+use crate::tools::manifest::ForbiddenFiles;
 
 const REPO: &str = "/home/user/repo";
 const HOME: &str = "/home/user";
@@ -10,6 +11,7 @@ fn in_dir(cwd: &str) -> GuardContext {
         repo_root: REPO.into(),
         cwd: cwd.into(),
         home: HOME.into(),
+        forbidden: ForbiddenFiles::new(&[".env*".to_owned(), "*.pem".to_owned()]).unwrap(),
     }
 }
 
@@ -815,6 +817,7 @@ fn rule_names_are_stable_snake_case() {
         Rule::PowerOff,
         Rule::RecursivePermissions,
         Rule::DownloadToShell,
+        Rule::ForbiddenFile,
     ]
     .into_iter()
     .map(Rule::name)
@@ -830,7 +833,42 @@ fn rule_names_are_stable_snake_case() {
             "fork_bomb",
             "power_off",
             "recursive_permissions",
-            "download_to_shell"
+            "download_to_shell",
+            "forbidden_file"
         ]
     );
+}
+
+#[test]
+fn naming_a_forbidden_file_is_refused_however_it_is_written() {
+    refuses(
+        Rule::ForbiddenFile,
+        &[
+            "cat .env",
+            "cat ./.env.local",
+            "cat \"$PWD/.env\"",
+            "head -n1 < .env",
+            "cp config/server.pem /tmp/x",
+            "grep --file=.env x",
+            "cd config && cat ../.ENV",
+            "echo $(cat .env)",
+            "bash -c 'git add -f .env'",
+        ],
+    );
+    refuses_in(
+        "/home/user/repo/src",
+        Rule::ForbiddenFile,
+        &["cat ../.env", "cat /home/user/repo/.env"],
+    );
+}
+
+#[test]
+fn files_that_only_look_forbidden_or_lie_outside_the_repository_are_fine() {
+    runs(&[
+        "cat env.txt",
+        "cat README.md notes.env",
+        "ls -a",
+        "cat /etc/hosts",
+        "cat ~/.env",
+    ]);
 }
