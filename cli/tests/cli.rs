@@ -35,6 +35,25 @@ fn stdout(output: &Output) -> String {
 }
 
 #[tokio::test]
+async fn migrate_creates_the_schema_on_an_empty_database_and_a_second_run_changes_nothing() {
+    let db = TestDb::empty().await;
+    assert_eq!(db.tables().await, Vec::<String>::new());
+
+    let first = stdout(&hero(&db, &[], &["migrate"]));
+
+    assert!(first.contains("database is up to date"), "{first}");
+    db.assert_fully_migrated().await;
+
+    let applied = db.applied_migrations().await;
+    let tables = db.tables().await;
+    let second = stdout(&hero(&db, &[], &["migrate"]));
+
+    assert!(second.contains("database is up to date"), "{second}");
+    assert_eq!(db.applied_migrations().await, applied, "nothing re-applied");
+    assert_eq!(db.tables().await, tables);
+}
+
+#[tokio::test]
 async fn token_create_prints_a_working_token_alone_on_the_last_line_and_revoke_ends_it() {
     let db = TestDb::new().await;
     let stores = Stores::postgres(db.pool.clone());

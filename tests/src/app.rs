@@ -35,8 +35,17 @@ impl TestApp {
 
     /// Spawns with extra settings, as environment variables would give them.
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        Self::spawn_on(TestDb::new().await, extra, Startup::SharePool).await
+    }
+
+    /// Spawns on a database with no tables, starting as `hero-api` does:
+    /// it connects on its own and applies the migrations.
+    pub async fn spawn_on_empty_database() -> Self {
+        Self::spawn_on(TestDb::empty().await, &[], Startup::Connect).await
+    }
+
+    async fn spawn_on(db: TestDb, extra: &[(&str, &str)], startup: Startup) -> Self {
         logs::capture();
-        let db = TestDb::new().await;
         let key_hex = MasterKey::generate().to_hex();
 
         let mut env = vec![
@@ -53,9 +62,11 @@ impl TestApp {
         );
         let settings = Settings::load_from(None, env.clone()).expect("test settings");
 
-        let app = Application::build_with_pool(&settings, db.pool.clone())
-            .await
-            .expect("build app");
+        let app = match startup {
+            Startup::SharePool => Application::build_with_pool(&settings, db.pool.clone()).await,
+            Startup::Connect => Application::build(&settings).await,
+        }
+        .expect("build app");
         let url = format!("http://{}", app.local_addr().expect("bound address"));
         tokio::spawn(app.run_until(std::future::pending()));
 
@@ -101,6 +112,14 @@ impl TestApp {
         let body: serde_json::Value = response.json().await.expect("json");
         body["id"].as_str().expect("project id").to_owned()
     }
+}
+
+/// How the app gets its database.
+enum Startup {
+    /// The test's pool, which the kit has migrated.
+    SharePool,
+    /// Its own pool from DATABASE_URL, migrating first, as in production.
+    Connect,
 }
 
 async fn new_user(stores: &Stores, name: &str) -> (User, String) {

@@ -1,6 +1,7 @@
 //! A fresh Postgres database per test, so tests run in parallel and never
 //! see each other's rows.
 
+use chrono::{DateTime, Utc};
 use hero_common::db;
 use secrecy::SecretString;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -13,7 +14,7 @@ fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
-/// A migrated database that is dropped when the value is.
+/// A database of its own, dropped when the value is.
 pub struct TestDb {
     pub name: String,
     pub url: SecretString,
@@ -21,7 +22,15 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database with every migration applied.
     pub async fn new() -> Self {
+        let db = Self::empty().await;
+        db::migrate(&db.pool).await.expect("migrate test database");
+        db
+    }
+
+    /// A database with no tables, for tests of what migrates it.
+    pub async fn empty() -> Self {
         let name = format!("hero_test_{}", Uuid::new_v4().simple());
         let url = format!("{}/{name}", server_url());
 
@@ -38,9 +47,74 @@ impl TestDb {
         let pool = db::connect(&url, 10)
             .await
             .expect("connect to test database");
-        db::migrate(&pool).await.expect("migrate test database");
         Self { name, url, pool }
     }
+
+    /// The tables of the public schema, by name.
+    pub async fn tables(&self) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public' ORDER BY table_name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("list tables")
+    }
+
+    /// The migrations recorded as applied, oldest first, with when each
+    /// was applied: a migration that runs again gets a new time.
+    pub async fn applied_migrations(&self) -> Vec<(i64, DateTime<Utc>)> {
+        sqlx::query_as(
+            "SELECT version, installed_on FROM _sqlx_migrations \
+             WHERE success ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("read _sqlx_migrations")
+    }
+
+    /// Asserts that every migration this build embeds has been applied and
+    /// that the tables Hero is built on exist.
+    pub async fn assert_fully_migrated(&self) {
+        let applied: Vec<i64> = self
+            .applied_migrations()
+            .await
+            .into_iter()
+            .map(|(version, _)| version)
+            .collect();
+        let embedded: Vec<i64> = db::MIGRATOR.iter().map(|m| m.version).collect();
+        assert_eq!(applied, embedded, "applied migrations");
+
+        let tables = self.tables().await;
+        for table in [
+            "users",
+            "api_tokens",
+            "projects",
+            "project_secrets",
+            "audit_log",
+            "sandboxes",
+            "jobs",
+        ] {
+            assert!(tables.iter().any(|t| t == table), "no {table}: {tables:?}");
+        }
+    }
+
+    /// Drops the database while the test still uses it, as if Postgres had
+    /// lost it; connections to it end at once.
+    pub async fn drop_now(&self) {
+        drop_database(&self.name).await.expect("drop test database");
+    }
+}
+
+/// Drops `name`, ending its connections server-side (FORCE).
+async fn drop_database(name: &str) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect(&format!("{}/postgres", server_url())).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    Ok(())
 }
 
 impl Drop for TestDb {
@@ -54,16 +128,7 @@ impl Drop for TestDb {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(async {
-                let mut admin =
-                    PgConnection::connect(&format!("{}/postgres", server_url())).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await?;
-                anyhow::Ok(())
-            })
+            runtime.block_on(drop_database(&name))
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {

@@ -25,6 +25,18 @@ async fn healthz_and_readyz_answer_without_a_token() {
 }
 
 #[tokio::test]
+async fn readyz_answers_503_when_postgres_loses_the_database() {
+    let app = TestApp::spawn().await;
+    app.db.drop_now().await;
+
+    let ready = app.request(Method::GET, "/readyz").send().await.unwrap();
+
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+}
+
+#[tokio::test]
 async fn the_openapi_document_describes_every_route_with_schemas() {
     let app = TestApp::spawn().await;
 

@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod github_oauth;
 mod health;
+mod migrations;
 mod projects;
 mod pull_requests;
 mod redaction;

@@ -1,11 +1,11 @@
-//! The control plane: create, connect, list, timeouts and kill.
+//! The control plane: create, get, connect, list, timeouts and kill.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::future::join_all;
-use hero_worker::sandbox::e2b::E2bProvider;
+use hero_worker::sandbox::e2b::{E2bProvider, SandboxState};
 use hero_worker::sandbox::{
     CreateSpec, ExecRequest, SandboxErrorKind, SandboxProvider, exec_collect,
 };
@@ -40,6 +40,47 @@ async fn a_created_sandbox_gets_its_env_metadata_and_timeout() {
     assert_eq!(listed[0].id, sandbox.id());
     assert!(listed[0].end_at > Utc::now() + chrono::Duration::minutes(30));
     assert_eq!(sandbox.workdir(), "/home/user");
+}
+
+#[tokio::test]
+async fn get_describes_a_sandbox_as_it_was_created() {
+    let env = Env::start().await;
+    let metadata = BTreeMap::from([("suite".to_owned(), "get".to_owned())]);
+    let requested = CreateSpec {
+        metadata: metadata.clone(),
+        timeout: Duration::from_secs(3600),
+        ..spec()
+    };
+    let sandbox = env.provider.create(requested).await.unwrap();
+
+    let detail = env.provider.get(sandbox.id()).await.unwrap();
+
+    assert_eq!(detail.sandbox_id, sandbox.id());
+    assert_eq!(detail.template_id, "base");
+    assert_eq!(detail.state, SandboxState::Running);
+    assert_eq!(detail.metadata, Some(metadata));
+    assert!(detail.started_at <= Utc::now(), "{detail:?}");
+    assert!(
+        detail.end_at > Utc::now() + chrono::Duration::minutes(30),
+        "{detail:?}"
+    );
+    assert!(
+        detail.cpu_count >= 1 && detail.memory_mb >= 128,
+        "{detail:?}"
+    );
+}
+
+#[tokio::test]
+async fn get_of_a_killed_or_unknown_sandbox_is_not_found() {
+    let env = Env::start().await;
+    let sandbox = env.sandbox().await;
+    assert!(env.provider.kill(sandbox.id()).await.unwrap());
+
+    let killed = env.provider.get(sandbox.id()).await.unwrap_err();
+    let unknown = env.provider.get("aaaaaaaaaaaaaaaaaaaa").await.unwrap_err();
+
+    assert_eq!(killed.kind, SandboxErrorKind::NotFound, "{killed}");
+    assert_eq!(unknown.kind, SandboxErrorKind::NotFound, "{unknown}");
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ mod control;
 mod envd;
 mod retries;
 mod secrets;
+mod settings;
 mod streams;
 mod support;
 

@@ -1,5 +1,6 @@
-//! E2B's control plane: create, find, list, time out and kill sandboxes
-//! (`openapi.yml`, and NOTES §1 for the v2 routes the SDK now uses).
+//! E2B's control plane: create, find, describe, list, time out and kill
+//! sandboxes (`openapi.yml`, and NOTES §1 for the v2 routes the SDK now
+//! uses).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -63,6 +64,42 @@ struct ListedSandbox {
     started_at: DateTime<Utc>,
     #[serde(rename = "endAt")]
     end_at: DateTime<Utc>,
+}
+
+/// The `SandboxDetail` schema: one sandbox as `GET /sandboxes/{sandboxID}`
+/// describes it. Every field the spec requires is read, except the
+/// deprecated `clientID`, so an answer of another shape is an error rather
+/// than a half-empty value; the envd access token is left unread.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SandboxDetail {
+    #[serde(rename = "sandboxID")]
+    pub sandbox_id: String,
+    #[serde(rename = "templateID")]
+    pub template_id: String,
+    pub state: SandboxState,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    #[serde(rename = "startedAt")]
+    pub started_at: DateTime<Utc>,
+    /// When E2B kills it unless its timeout is extended.
+    #[serde(rename = "endAt")]
+    pub end_at: DateTime<Utc>,
+    #[serde(rename = "cpuCount")]
+    pub cpu_count: u32,
+    #[serde(rename = "memoryMB")]
+    pub memory_mb: u32,
+    #[serde(rename = "diskSizeMB")]
+    pub disk_size_mb: u32,
+    #[serde(rename = "envdVersion")]
+    pub envd_version: String,
+}
+
+/// The `SandboxState` schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxState {
+    Running,
+    Paused,
 }
 
 pub struct ControlPlane {
@@ -141,6 +178,18 @@ impl ControlPlane {
 
         let response = self
             .send(&what, || self.request(Method::POST, &path).json(&body))
+            .await?;
+        decode(response, &what).await
+    }
+
+    /// A running or paused sandbox; one that was killed or has expired is
+    /// not found (404).
+    pub async fn get(&self, id: &str) -> Result<SandboxDetail, SandboxError> {
+        let what = format!("get sandbox {id}");
+        let path = format!("/sandboxes/{}", path_segment(id));
+
+        let response = self
+            .send(&what, || self.request(Method::GET, &path))
             .await?;
         decode(response, &what).await
     }

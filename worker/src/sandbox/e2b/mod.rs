@@ -1,11 +1,11 @@
 //! E2B's cloud sandboxes.
 //!
 //! Two HTTP APIs make one provider: the control plane (`api.<domain>`,
-//! authenticated by `X-API-Key`) creates, lists, times out and kills
-//! sandboxes, and envd, the daemon inside each sandbox, runs commands and
-//! touches files through Connect RPC and a small HTTP API. The wire details
-//! follow the official specs and the SDK's observed behaviour, recorded in
-//! `shared/specs/e2b/NOTES.md`; comments cite its sections.
+//! authenticated by `X-API-Key`) creates, describes, lists, times out and
+//! kills sandboxes, and envd, the daemon inside each sandbox, runs commands
+//! and touches files through Connect RPC and a small HTTP API. The wire
+//! details follow the official specs and the SDK's observed behaviour,
+//! recorded in `shared/specs/e2b/NOTES.md`; comments cite its sections.
 
 mod config;
 mod control;
@@ -21,6 +21,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use config::{E2bConfig, E2bConfigError, ENVD_PORT};
+pub use control::{SandboxDetail, SandboxState};
 pub use envd::E2bSandbox;
 
 use super::{CreateSpec, Sandbox, SandboxError, SandboxInfo, SandboxProvider};
@@ -48,6 +49,13 @@ impl E2bProvider {
             shared: Arc::new(Shared { config, transport }),
             control: Arc::new(control),
         })
+    }
+
+    /// E2B's own description of one sandbox: template, resources, state
+    /// and deadline. It is no part of [`SandboxProvider`], which keeps to
+    /// what both providers do.
+    pub async fn get(&self, id: &str) -> Result<SandboxDetail, SandboxError> {
+        self.control.get(id).await
     }
 
     /// A handle from what create or connect answered.
