@@ -5,6 +5,7 @@
 // Tests fail by panicking; an unwrap is an assertion here.
 #![allow(clippy::unwrap_used)]
 
+mod backlog;
 mod cancel;
 mod cron;
 mod events;
