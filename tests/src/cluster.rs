@@ -69,8 +69,15 @@ pub struct Cluster {
     pub prefix: String,
     env: Vec<(String, String)>,
     api: Option<Child>,
-    workers: Vec<Child>,
+    workers: Vec<Worker>,
     started: usize,
+}
+
+/// A `hero-worker` process and where its probes and metrics answer.
+struct Worker {
+    process: Child,
+    /// `http://127.0.0.1:PORT` of its `HERO_WORKER_BIND`.
+    probes_url: String,
 }
 
 impl Cluster {
@@ -172,8 +179,12 @@ impl Cluster {
 
     pub fn start_worker(&mut self) {
         let bind = format!("127.0.0.1:{}", free_port());
-        let worker = self.spawn("hero-worker", &[("HERO_WORKER_BIND", bind)]);
-        self.workers.push(worker);
+        let probes_url = format!("http://{bind}");
+        let process = self.spawn("hero-worker", &[("HERO_WORKER_BIND", bind)]);
+        self.workers.push(Worker {
+            process,
+            probes_url,
+        });
     }
 
     /// SIGKILLs the API: no chance to finish anything.
@@ -185,19 +196,32 @@ impl Cluster {
 
     /// SIGKILLs the worker with process id `pid`.
     pub async fn kill_worker(&mut self, pid: u32) {
-        if let Some(at) = self.workers.iter().position(|w| w.id() == Some(pid)) {
+        if let Some(at) = self.position_of(pid) {
             let mut worker = self.workers.remove(at);
-            worker.kill().await.ok();
+            worker.process.kill().await.ok();
         }
     }
 
     /// SIGTERMs a worker and waits for it to exit; returns its exit code.
     pub async fn stop_worker(&mut self, pid: u32) -> Option<i32> {
-        let at = self.workers.iter().position(|w| w.id() == Some(pid))?;
+        let at = self.position_of(pid)?;
         let mut worker = self.workers.remove(at);
         let pid = rustix_pid(pid)?;
         rustix::process::kill_process(pid, rustix::process::Signal::TERM).ok()?;
-        worker.wait().await.ok()?.code()
+        worker.process.wait().await.ok()?.code()
+    }
+
+    fn position_of(&self, pid: u32) -> Option<usize> {
+        self.workers
+            .iter()
+            .position(|w| w.process.id() == Some(pid))
+    }
+
+    /// Where the worker with process id `pid` serves `/healthz`, `/readyz`
+    /// and `/metrics`.
+    pub fn worker_probes_url(&self, pid: u32) -> Option<&str> {
+        let at = self.position_of(pid)?;
+        Some(&self.workers[at].probes_url)
     }
 
     /// The git token the local forge gives `owner/name`, to look for where
@@ -228,7 +252,7 @@ impl Cluster {
     }
 
     pub fn worker_pids(&self) -> Vec<u32> {
-        self.workers.iter().filter_map(Child::id).collect()
+        self.workers.iter().filter_map(|w| w.process.id()).collect()
     }
 
     /// Everything the processes printed so far.

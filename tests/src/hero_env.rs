@@ -158,6 +158,29 @@ impl HeroEnv {
         }
     }
 
+    /// The job as soon as `reached` holds of it, looking every few
+    /// milliseconds for up to `within`: for states that pass too quickly
+    /// to wait on (running, queued again for a retry).
+    pub async fn wait_until(
+        &self,
+        job: &str,
+        within: Duration,
+        reached: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let now = self.get(&format!("/v1/jobs/{job}")).await;
+            if reached(&now) {
+                return now;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {job} did not get there within {within:?}: {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Enqueues a job and waits for it to end.
     pub async fn run(&self, project: &str, kind: &str, params: Value) -> Value {
         let job = self.enqueue(project, kind, params).await;

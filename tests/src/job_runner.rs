@@ -40,7 +40,7 @@ impl JobRunner {
         let caller = std::panic::Location::caller();
         async move {
             let dispatched = self.dispatched(job, caller).await;
-            let fencing_token = self.lease(dispatched.project_id).await;
+            let fencing_token = self.take_lease(dispatched.project_id).await;
             let started = self
                 .jobs
                 .start(job, dispatched.dispatch, "test-worker", fencing_token)
@@ -104,8 +104,9 @@ impl JobRunner {
     }
 
     /// The project's sandbox lease, taken afresh: a new fencing token, as
-    /// every acquire makes.
-    async fn lease(&self, project: Uuid) -> i64 {
+    /// every acquire makes. Called alone, it is another worker taking the
+    /// sandbox from whoever held it.
+    pub async fn take_lease(&self, project: Uuid) -> i64 {
         sqlx::query_scalar(
             "INSERT INTO sandboxes (id, project_id, provider, state, slot, lease_holder,
                                     fencing_token, lease_expires_at)

@@ -37,10 +37,6 @@ pub struct Dispatcher {
     store: Arc<dyn JobStore>,
     redis: ConnectionManager,
     settings: QueueSettings,
-    /// Held through a [`Dispatcher::dispatch_ready`] round. A round reads
-    /// the backlog, then claims up to the room it saw; two rounds at once
-    /// (a new batch's and the loop's) would each fill the same room.
-    round: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Dispatcher {
@@ -53,7 +49,6 @@ impl Dispatcher {
             store,
             redis,
             settings,
-            round: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -61,50 +56,41 @@ impl Dispatcher {
         &self.settings
     }
 
-    /// Dispatches the project's next job if it is ready and nothing of the
-    /// project is in flight. Used right after a job is accepted or ends.
+    /// Dispatches the project's next job if it is ready, nothing of the
+    /// project is in flight and its kind's backlog has room. Used right
+    /// after a job is accepted or ends.
     pub async fn dispatch_project(&self, project: Uuid) -> Result<usize, DispatchError> {
-        let mut claimed = self.store.claim(None, Some(project), 1).await?;
+        let QueueSettings {
+            backlog,
+            batch_concurrency,
+            ..
+        } = self.settings;
+        let mut claimed = self.store.claim(None, Some(project), 1, backlog).await?;
         if claimed.is_empty() {
             claimed = self
                 .store
-                .claim_batch(None, Some(project), 1, self.settings.batch_concurrency)
+                .claim_batch(None, Some(project), 1, batch_concurrency, backlog)
                 .await?;
         }
         self.push(claimed).await
     }
 
-    /// Dispatches ready jobs of every kind, up to each kind's free backlog:
-    /// interactive jobs first, then batch jobs while the batch bound has
-    /// room.
+    /// Dispatches ready jobs of every kind, up to each kind's free backlog
+    /// (the claims count it): interactive jobs first, then batch jobs
+    /// while the batch bound has room.
     pub async fn dispatch_ready(&self) -> Result<usize, DispatchError> {
-        // TODO: rounds in different processes (API replicas, a worker's
-        // recovery) can still overlap; claiming under a lock that also
-        // counts the backlog would close that, at a lock per claim.
-        let _round = self.round.lock().await;
-        let waiting = self.store.dispatched_counts().await?;
+        let QueueSettings {
+            backlog,
+            batch_concurrency,
+            ..
+        } = self.settings;
         let mut pushed = 0;
         for kind in JobKind::ALL {
-            let in_redis = waiting
-                .iter()
-                .find(|(k, _)| *k == kind)
-                .map_or(0, |(_, count)| *count);
-            let room = i64::from(self.settings.backlog).saturating_sub(in_redis);
-            let mut room = u32::try_from(room.max(0)).unwrap_or(0);
-            if room == 0 {
-                tracing::debug!(%kind, in_redis, "backlog full; holding jobs in Postgres");
-                continue;
-            }
-            let interactive = self.store.claim(Some(kind), None, room).await?;
-            let sent = self.push(interactive).await?;
-            pushed += sent;
-            room = room.saturating_sub(u32::try_from(sent).unwrap_or(u32::MAX));
-            if room == 0 {
-                continue;
-            }
+            let interactive = self.store.claim(Some(kind), None, backlog, backlog).await?;
+            pushed += self.push(interactive).await?;
             let batch = self
                 .store
-                .claim_batch(Some(kind), None, room, self.settings.batch_concurrency)
+                .claim_batch(Some(kind), None, backlog, batch_concurrency, backlog)
                 .await?;
             pushed += self.push(batch).await?;
         }

@@ -229,12 +229,15 @@ pub trait JobStore: Send + Sync {
     /// Marks up to `limit` ready jobs of `kind` dispatched: each the oldest
     /// unfinished job of its project, with nothing of its project in
     /// flight, its `run_after` passed. Only `kind` and `project` when given.
+    /// Never more than `backlog` of a kind end up dispatched but not
+    /// started (waiting in Redis), however many dispatchers claim at once.
     /// Batch jobs are left to [`JobStore::claim_batch`].
     async fn claim(
         &self,
         kind: Option<JobKind>,
         project: Option<Uuid>,
         limit: u32,
+        backlog: u32,
     ) -> StoreResult<Vec<Claimed>>;
     /// As [`JobStore::claim`], for ready heads that belong to a batch, and
     /// only while fewer than `concurrency` batch jobs are in flight
@@ -246,9 +249,8 @@ pub trait JobStore: Send + Sync {
         project: Option<Uuid>,
         limit: u32,
         concurrency: u32,
+        backlog: u32,
     ) -> StoreResult<Vec<Claimed>>;
-    /// Jobs dispatched but not started, by kind: the Redis backlog.
-    async fn dispatched_counts(&self) -> StoreResult<Vec<(JobKind, i64)>>;
     /// Puts a dispatched job back to queued (its push failed or its
     /// message was lost); false when it moved on meanwhile.
     async fn undispatch(&self, id: Uuid, dispatch: i32) -> StoreResult<bool>;

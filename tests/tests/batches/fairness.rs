@@ -164,7 +164,10 @@ async fn dispatchers_claiming_at_once_together_stay_within_the_bound() {
             let (jobs, start) = (stores.jobs.clone(), start.clone());
             tokio::spawn(async move {
                 start.wait().await;
-                jobs.claim_batch(None, None, 4, 4).await.unwrap().len()
+                jobs.claim_batch(None, None, 4, 4, 1000)
+                    .await
+                    .unwrap()
+                    .len()
             })
         })
         .collect();

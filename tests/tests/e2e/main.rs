@@ -7,5 +7,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod faults;
+mod metrics;
 mod order;
 mod shutdown;

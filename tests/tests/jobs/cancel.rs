@@ -29,13 +29,10 @@ async fn a_running_command_is_killed_and_its_job_ends_cancelled() {
             json!({"tool": "run_shell", "command": "echo started; sleep 30; echo finished > late.txt"}),
         )
         .await;
-    loop {
-        let now: Value = env.get(&format!("/v1/jobs/{job}")).await;
-        if now["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    env.wait_until(&job, Duration::from_secs(60), |now| {
+        now["status"] == "running"
+    })
+    .await;
 
     cancel(&env, &job).await;
     let ended = env.wait(&job, Duration::from_secs(20)).await;

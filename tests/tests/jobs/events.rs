@@ -55,38 +55,6 @@ async fn events_carry_status_changes_and_redacted_output_as_it_is_produced() {
 }
 
 #[tokio::test]
-async fn waiting_answers_with_the_ended_job_or_after_at_most_the_wait() {
-    let env = HeroEnv::start(&[]).await;
-    let project = env
-        .project_with_repo("acme", "quick", &[("a.txt", "a\n")])
-        .await;
-    succeeded(&env.run(&project, "hydrate", json!({})).await);
-    let long = env
-        .enqueue(
-            &project,
-            "run_tool",
-            json!({"tool": "run_shell", "command": "sleep 3"}),
-        )
-        .await;
-
-    let bounded: serde_json::Value = env.get(&format!("/v1/jobs/{long}?wait=1")).await;
-    let ended: serde_json::Value = env.get(&format!("/v1/jobs/{long}?wait=30")).await;
-    let too_long = env
-        .app
-        .request(Method::GET, &format!("/v1/jobs/{long}?wait=61"))
-        .send()
-        .await
-        .unwrap();
-
-    assert!(
-        matches!(bounded["status"].as_str(), Some("dispatched" | "running")),
-        "{bounded}"
-    );
-    assert_eq!(ended["status"], "succeeded");
-    assert_eq!(too_long.status(), 422);
-}
-
-#[tokio::test]
 async fn metrics_count_jobs_by_kind_and_outcome_and_time_them() {
     let env = HeroEnv::start(&[]).await;
     let project = env

@@ -5,10 +5,16 @@
 // Tests fail by panicking; an unwrap is an assertion here.
 #![allow(clippy::unwrap_used)]
 
+mod backlog;
 mod cancel;
 mod cron;
 mod events;
+mod fencing;
+mod listing;
 mod order;
 mod policy;
+mod retries;
 mod session;
 mod triggers;
+mod validation;
+mod wait;

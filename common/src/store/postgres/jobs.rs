@@ -30,6 +30,21 @@ const HEADS: &str = "heads AS (
          ORDER BY project_id, seq
      )";
 
+/// Of the `due` heads (`id`, `kind`, `turn`, `seq`: the order they go
+/// in), those that fit in their kind's Redis backlog of at most `$4`
+/// waiting. `jobs_backlog_room` (see its migration) counts under a lock
+/// per kind, so concurrent claims never fill one place twice.
+const WITHIN_BACKLOG: &str = "room AS (
+         SELECT kind, jobs_backlog_room(kind, $4) AS free
+         FROM (SELECT DISTINCT kind FROM due ORDER BY kind) kinds
+     ), within_backlog AS (
+         SELECT placed.id, placed.turn, placed.seq
+         FROM (SELECT *, row_number() OVER (PARTITION BY kind ORDER BY turn, seq) AS place
+               FROM due) placed
+         JOIN room USING (kind)
+         WHERE placed.place <= room.free
+     )";
+
 /// Marks the `ready` rows dispatched and returns them as claimed.
 const DISPATCH_READY: &str = "UPDATE jobs SET status = 'dispatched', dispatch = dispatch + 1,
                      dispatched_at = now(), updated_at = now()
@@ -248,16 +263,20 @@ impl JobStore for PgJobs {
         kind: Option<JobKind>,
         project: Option<Uuid>,
         limit: u32,
+        backlog: u32,
     ) -> StoreResult<Vec<Claimed>> {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        // Interactive heads all share one turn: oldest first.
         let result = sqlx::query_as(AssertSqlSafe(format!(
-            "WITH {HEADS}, ready AS (
-                 SELECT j.id FROM jobs j JOIN heads h ON h.id = j.id
-                 WHERE h.status = 'queued' AND h.batch_id IS NULL
-                   AND ($1::text IS NULL OR h.kind = $1) AND h.run_after <= now()
-                 ORDER BY h.seq
+            "WITH {HEADS}, due AS (
+                 SELECT id, kind, 0 AS turn, seq FROM heads
+                 WHERE status = 'queued' AND batch_id IS NULL
+                   AND ($1::text IS NULL OR kind = $1) AND run_after <= now()
+             ), {WITHIN_BACKLOG}, ready AS (
+                 SELECT j.id FROM jobs j JOIN within_backlog w ON w.id = j.id
+                 ORDER BY w.seq
                  LIMIT $3
                  FOR UPDATE OF j SKIP LOCKED
              )
@@ -266,6 +285,7 @@ impl JobStore for PgJobs {
         .bind(kind.map(JobKind::as_str))
         .bind(project)
         .bind(i64::from(limit))
+        .bind(i64::from(backlog))
         .fetch_all(&self.0)
         .await;
         match result {
@@ -283,6 +303,7 @@ impl JobStore for PgJobs {
         project: Option<Uuid>,
         limit: u32,
         concurrency: u32,
+        backlog: u32,
     ) -> StoreResult<Vec<Claimed>> {
         let in_flight = || {
             sqlx::query_scalar::<_, i64>(
@@ -315,14 +336,15 @@ impl JobStore for PgJobs {
         // next batch's oldest), so a small batch is not stuck behind the
         // whole of a large one accepted earlier.
         let result = sqlx::query_as(AssertSqlSafe(format!(
-            "WITH {HEADS}, turns AS (
-                 SELECT id, seq, row_number() OVER (PARTITION BY batch_id ORDER BY seq) AS turn
+            "WITH {HEADS}, due AS (
+                 SELECT id, kind,
+                        row_number() OVER (PARTITION BY batch_id ORDER BY seq) AS turn, seq
                  FROM heads
                  WHERE status = 'queued' AND batch_id IS NOT NULL
                    AND ($1::text IS NULL OR kind = $1) AND run_after <= now()
-             ), ready AS (
-                 SELECT j.id FROM jobs j JOIN turns t ON t.id = j.id
-                 ORDER BY t.turn, t.seq
+             ), {WITHIN_BACKLOG}, ready AS (
+                 SELECT j.id FROM jobs j JOIN within_backlog w ON w.id = j.id
+                 ORDER BY w.turn, w.seq
                  LIMIT $3
                  FOR UPDATE OF j SKIP LOCKED
              )
@@ -331,6 +353,7 @@ impl JobStore for PgJobs {
         .bind(kind.map(JobKind::as_str))
         .bind(project)
         .bind(i64::from(room))
+        .bind(i64::from(backlog))
         .fetch_all(&mut *tx)
         .await;
         match result {
@@ -341,18 +364,6 @@ impl JobStore for PgJobs {
             Err(error) if unique_violation(&error) == Some("jobs_one_in_flight") => Ok(Vec::new()),
             Err(error) => Err(error.into()),
         }
-    }
-
-    async fn dispatched_counts(&self) -> StoreResult<Vec<(JobKind, i64)>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT kind, count(*) FROM jobs WHERE status = 'dispatched' GROUP BY kind",
-        )
-        .fetch_all(&self.0)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(kind, count)| Some((kind.parse().ok()?, count)))
-            .collect())
     }
 
     async fn undispatch(&self, id: Uuid, dispatch: i32) -> StoreResult<bool> {
