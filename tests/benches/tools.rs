@@ -1,8 +1,11 @@
 //! Each tool's overhead over the raw sandbox operation it wraps, on a local
 //! sandbox under bubblewrap, in the same run: `read_file` against
-//! `Sandbox::read`, `run_shell` of `true` against `Sandbox::exec`, and the
-//! other file tools for reference. Target: at most 1.2 for `read_file` and
-//! `run_shell`.
+//! `Sandbox::read`, `run_shell` of `true` against `Sandbox::exec`, and
+//! every other tool against the sandbox operation it stands for
+//! (`list_files` against `Sandbox::list`, `delete_file` against
+//! `Sandbox::remove`, `run_git status` and `run_package_manager --version`
+//! against the same command through `Sandbox::exec`). Target: at most 1.2
+//! for `read_file` and `run_shell`; the others are reported.
 //!
 //! `cargo bench -p hero-tests --bench tools`
 
@@ -13,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use hero_common::redact::Redactor;
 use hero_common::tool_call::{
-    Edit, EditFileArgs, ReadFileArgs, RunShellArgs, ToolCall, WriteFileArgs,
+    DeleteFileArgs, Edit, EditFileArgs, ListFilesArgs, ReadFileArgs, RunGitArgs,
+    RunPackageManagerArgs, RunShellArgs, ToolCall, WriteFileArgs,
 };
 use hero_tests::local_sandboxes::TempProvider;
 use hero_worker::sandbox::local::IsolationMode;
@@ -48,7 +52,7 @@ fn report(name: &str, tool: Duration, raw: Duration, target: Option<f64>) {
         Some(t) => format!("MISSES the {t} target"),
         None => String::new(),
     };
-    println!("{name:>12}: tool {tool:>10.2?}  raw {raw:>10.2?}  ratio {ratio:>5.2}  {verdict}");
+    println!("{name:>19}: tool {tool:>10.2?}  raw {raw:>10.2?}  ratio {ratio:>5.2}  {verdict}");
 }
 
 #[tokio::main]
@@ -164,4 +168,81 @@ async fn main() {
     })
     .await;
     report("edit_file", tool_edit, raw_write, None);
+
+    let raw_list = median(1000, || async {
+        sandbox.list(&format!("{root}/src")).await.unwrap();
+    })
+    .await;
+    let tool_list = median(1000, || async {
+        let list = ListFilesArgs {
+            path: Some("src".to_owned()),
+            recursive: None,
+            limit: None,
+            include_ignored: Some(true),
+        };
+        toolbox.run(ToolCall::ListFiles(list), None).await.unwrap();
+    })
+    .await;
+    report("list_files", tool_list, raw_list, None);
+
+    // Both sides write the file back first; the ratio is of write plus
+    // delete.
+    let doomed = format!("{root}/doomed.txt");
+    let raw_delete = median(500, || async {
+        sandbox.write(&doomed, b"x").await.unwrap();
+        sandbox.remove(&doomed).await.unwrap();
+    })
+    .await;
+    let tool_delete = median(500, || async {
+        sandbox.write(&doomed, b"x").await.unwrap();
+        let delete = DeleteFileArgs {
+            path: "doomed.txt".to_owned(),
+        };
+        toolbox
+            .run(ToolCall::DeleteFile(delete), None)
+            .await
+            .unwrap();
+    })
+    .await;
+    report("delete_file", tool_delete, raw_delete, None);
+
+    let raw_command = |line: &'static str| {
+        let (sandbox, root) = (sandbox.clone(), root.clone());
+        move || {
+            let (sandbox, root) = (sandbox.clone(), root.clone());
+            async move {
+                let mut request = ExecRequest::new(line);
+                request.cwd = Some(root);
+                let (exit, _) = exec_collect(&*sandbox, request).await.unwrap();
+                assert_eq!(exit.exit_code, Some(0), "{line}");
+            }
+        }
+    };
+    raw_command("git init -q")().await;
+    let raw_git = median(100, raw_command("git status --porcelain")).await;
+    let tool_git = median(100, || async {
+        let status = RunGitArgs {
+            args: vec!["status".to_owned(), "--porcelain".to_owned()],
+        };
+        toolbox.run(ToolCall::RunGit(status), None).await.unwrap();
+    })
+    .await;
+    report("run_git", tool_git, raw_git, None);
+
+    sandbox
+        .write(&format!("{root}/package.json"), br#"{"name": "bench"}"#)
+        .await
+        .unwrap();
+    let raw_npm = median(20, raw_command("npm --version")).await;
+    let tool_npm = median(20, || async {
+        let version = RunPackageManagerArgs {
+            args: vec!["--version".to_owned()],
+        };
+        toolbox
+            .run(ToolCall::RunPackageManager(version), None)
+            .await
+            .unwrap();
+    })
+    .await;
+    report("run_package_manager", tool_npm, raw_npm, None);
 }

@@ -373,7 +373,7 @@ impl Settings {
                 "worker_concurrency",
                 8,
             )?,
-            lease_ttl: lookup.duration("HERO_LEASE_TTL", "lease_ttl", Duration::from_secs(30))?,
+            lease_ttl: lookup.duration("HERO_LEASE_TTL", "lease_ttl", Duration::from_secs(15))?,
             dispatch_interval: lookup.duration(
                 "HERO_DISPATCH_INTERVAL",
                 "dispatch_interval",

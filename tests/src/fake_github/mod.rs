@@ -72,6 +72,7 @@ pub struct PullSummary {
     pub head: String,
     pub base: String,
     pub open: bool,
+    pub draft: bool,
     pub author: String,
 }
 
@@ -275,6 +276,7 @@ impl FakeGitHub {
                         head: pull.head.clone(),
                         base: pull.base.clone(),
                         open: pull.open,
+                        draft: pull.draft,
                         author: pull.author.clone(),
                     })
                     .collect()

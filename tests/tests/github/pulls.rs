@@ -30,6 +30,26 @@ async fn a_pull_request_is_opened_from_the_branch_into_the_base() {
 }
 
 #[tokio::test]
+async fn a_draft_is_opened_as_a_draft() {
+    let env = Env::start().await;
+    env.push_feature("hero/sketch").await;
+    let draft = PullRequestSpec {
+        draft: true,
+        ..spec("hero/sketch")
+    };
+
+    let pull = env
+        .forge
+        .open_pull_request(&env.repo(), &draft)
+        .await
+        .unwrap();
+
+    assert!(pull.created);
+    let pulls = env.fake.pulls(OWNER, REPO);
+    assert!(pulls[0].draft, "GitHub was asked for a draft");
+}
+
+#[tokio::test]
 async fn the_lookup_names_the_head_as_owner_and_branch() {
     let env = Env::start().await;
     env.push_feature("hero/feature").await;

@@ -92,6 +92,9 @@ const TRANSIENT_GIT: &[&str] = &[
     "The requested URL returned error: 5",
     "The requested URL returned error: 429",
     "remote end hung up unexpectedly",
+    "Empty reply from server",
+    "Recv failure",
+    "transfer closed with outstanding read data remaining",
 ];
 
 impl From<GitError> for RunError {
@@ -209,10 +212,12 @@ mod tests {
             exit: "128".to_owned(),
             stderr: stderr.to_owned(),
         };
-        assert!(
-            RunError::from(failed("fatal: unable to access: Could not resolve host: x"))
-                .is_transient()
-        );
+        for stderr in [
+            "fatal: unable to access: Could not resolve host: x",
+            "fatal: unable to access 'http://h/r.git/': Empty reply from server",
+        ] {
+            assert!(RunError::from(failed(stderr)).is_transient(), "{stderr}");
+        }
         assert!(
             !RunError::from(failed("error: src refspec nope does not match any")).is_transient()
         );
