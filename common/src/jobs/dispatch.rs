@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use apalis_redis::ConnectionManager;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +23,13 @@ use super::events::StatusFeed;
 use super::queue::{self, JobMessage, Presence, PushError, QueueSettings};
 use super::{Claimed, JobKind};
 use crate::store::{JobStore, StoreError};
+
+/// The least time between two rounds that job changes set off. Under load
+/// every job's start and end would each set one off, and a round claims
+/// across every kind; the fast path and the worker's dispatch after each
+/// job already move each project's next job, so rounds only need to catch
+/// up on room freed in the backlog, which waiting this long gathers.
+const ROUND_GAP: Duration = Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
@@ -165,6 +174,7 @@ impl Dispatcher {
                 Ok(pushed) => tracing::debug!(pushed, "dispatch round"),
                 Err(error) => tracing::warn!(%error, "dispatch round failed"),
             }
+            let earliest = Instant::now() + ROUND_GAP;
             let deadline = tokio::time::sleep(interval);
             tokio::pin!(deadline);
             loop {
@@ -172,7 +182,10 @@ impl Dispatcher {
                     () = stop.cancelled() => return,
                     () = &mut deadline => break,
                     change = changes.recv() => match change {
-                        Ok(change) if change.status.is_terminal() || change.status == super::JobStatus::Queued => break,
+                        Ok(change) if change.status.is_terminal() || change.status == super::JobStatus::Queued => {
+                            tokio::time::sleep_until(earliest).await;
+                            break;
+                        }
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => break,
                         Err(RecvError::Closed) => return,
