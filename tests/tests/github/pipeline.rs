@@ -2,7 +2,9 @@
 //! the fake GitHub: the API and a worker in-process, driven over HTTP as
 //! an IDE would. The project's owner signed in with GitHub, and their
 //! access token has expired by the time the first job needs it, so the
-//! worker refreshes it; GitHub answers the first pull request with a 429.
+//! worker refreshes it. GitHub answers the first pull request create with
+//! a 429 and the next by opening it and cutting the connection, so the
+//! retry has to find it; a second `submit_pr` finds it too.
 //! Afterwards no token the fake issued is anywhere Hero wrote.
 
 use std::time::Duration;
@@ -45,6 +47,7 @@ async fn a_github_project_is_hydrated_changed_synced_and_turned_into_one_pull_re
             retry_after: Some(1),
         },
     );
+    fake.faults.on(Endpoint::CreatePull, 1, Fault::LoseResponse);
 
     let hydrated = env.run(&project, "hydrate", json!({})).await;
     let edited = env
