@@ -6,9 +6,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use hero_common::crypto::MasterKey;
+use hero_common::local_forge::ForgeTokens;
 use hero_common::settings::Settings;
 use hero_worker::serve::run_worker;
 use reqwest::Method;
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -58,7 +61,7 @@ impl HeroEnv {
 
     /// Starts another in-process worker.
     pub async fn add_worker(&mut self) {
-        let settings = Settings::load_from(None, self.worker_env.clone()).expect("worker settings");
+        let settings = self.settings();
         let pool = self.app.db.pool.clone();
         let stop = CancellationToken::new();
         let stopping = stop.clone();
@@ -87,7 +90,12 @@ impl HeroEnv {
         files: &[(&str, &str)],
     ) -> String {
         crate::local_repos::seed(&self.data_dir, owner, name, files).await;
+        self.link_project(owner, name).await
+    }
 
+    /// Links a project of the test's user to `owner/name` on whichever
+    /// forge this Hero uses; returns the project id.
+    pub async fn link_project(&self, owner: &str, name: &str) -> String {
         let response = self
             .app
             .request(Method::POST, "/v1/projects")
@@ -98,6 +106,31 @@ impl HeroEnv {
         assert_eq!(response.status(), 201, "linking {owner}/{name}");
         let project: Value = response.json().await.expect("json");
         project["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The settings this Hero's workers run with.
+    pub fn settings(&self) -> Settings {
+        Settings::load_from(None, self.worker_env.clone()).expect("worker settings")
+    }
+
+    /// A connection to this Hero's Redis (its keys are under
+    /// `settings().queue.prefix`).
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        let url = self.settings().redis_url;
+        redis::Client::open(url.expose_secret())
+            .expect("redis url")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to redis")
+    }
+
+    /// The token the local forge hands out for `owner/name`.
+    pub fn local_forge_token(&self, owner: &str, name: &str) -> String {
+        let key = MasterKey::parse(&self.app.key_hex).expect("the app's master key");
+        ForgeTokens::new(&key)
+            .token_for(owner, name)
+            .expose_secret()
+            .to_owned()
     }
 
     /// `GET path` as the test's user, its JSON body.

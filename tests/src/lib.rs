@@ -1,6 +1,7 @@
 //! Hero's test kit: fresh databases, the API on a free port, captured
 //! logs, a fake E2B, a fake GitHub, a git smart-HTTP server, and a
-//! stand-in for a worker that moves jobs to an end.
+//! stand-in for a worker that moves jobs to an end, and a read-back of
+//! everything a run left, for finding leaked tokens.
 
 pub mod app;
 pub mod cluster;
@@ -14,6 +15,7 @@ pub mod local_repos;
 pub mod local_sandboxes;
 pub mod logs;
 pub mod sandbox_suite;
+pub mod traces;
 
 pub use app::TestApp;
 pub use db::TestDb;

@@ -210,11 +210,10 @@ fn parse_reply(
         .filter(|token| !token.is_empty())
         .ok_or_else(|| OAuthError::Malformed("no access_token in the reply".to_owned()))?;
 
-    let after = |seconds: Option<i64>| {
-        seconds
-            .filter(|s| *s > 0)
-            .map(|s| sent_at + chrono::Duration::seconds(s))
-    };
+    // A lifetime of zero (or less) is a token that has already expired,
+    // not one that never does: only a missing field means that.
+    let after =
+        |seconds: Option<i64>| seconds.map(|s| sent_at + chrono::Duration::seconds(s.max(0)));
     Ok(UserTokens {
         access_token: SecretString::from(access_token),
         access_expires_at: after(reply.expires_in),
@@ -296,6 +295,23 @@ mod tests {
 
         assert!(tokens.access_expires_at.is_none());
         assert!(tokens.refresh_token.is_none());
+    }
+
+    #[test]
+    fn a_token_with_no_lifetime_left_has_expired_when_it_arrives() {
+        let sent_at = Utc::now();
+
+        let tokens = parse_reply(
+            StatusCode::OK,
+            reply(
+                r#"{"access_token":"ghu_a","expires_in":0,"refresh_token":"ghr_b",
+                    "refresh_token_expires_in":3600,"token_type":"bearer","scope":""}"#,
+            ),
+            sent_at,
+        )
+        .unwrap();
+
+        assert_eq!(tokens.access_expires_at, Some(sent_at));
     }
 
     #[test]

@@ -332,6 +332,19 @@ impl FakeGitHub {
         }
     }
 
+    /// The settings that aim a whole Hero (API and workers) at this fake:
+    /// the GitHub forge on its API, and sign-in through its OAuth app. No
+    /// GitHub App, so projects reach GitHub with their owner's token.
+    pub fn hero_settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("HERO_FORGE", "github".to_owned()),
+            ("GITHUB_API_URL", self.url.clone()),
+            ("GITHUB_WEB_URL", self.url.clone()),
+            ("GITHUB_CLIENT_ID", self.client_id.clone()),
+            ("GITHUB_CLIENT_SECRET", self.client_secret.clone()),
+        ]
+    }
+
     /// The OAuth app's configuration for this fake.
     pub fn oauth_config(&self) -> OAuthConfig {
         OAuthConfig {

@@ -20,12 +20,7 @@ use hero_worker::sandbox::{CreateSpec, SandboxProvider};
 use hero_worker::tools::package_manager::PackageManager;
 use hero_worker::tools::{ToolLimits, Toolbox};
 
-use crate::support::{Env, OWNER, REPO};
-
-const PACKAGE_JSON: &str =
-    r#"{"name": "widgets", "version": "1.0.0", "scripts": {"test": "node -e 0"}}"#;
-const PACKAGE_LOCK: &str = r#"{"name": "widgets", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
-  "packages": {"": {"name": "widgets", "version": "1.0.0"}}}"#;
+use crate::support::{Env, OWNER, PACKAGE_JSON, PACKAGE_LOCK, REPO};
 
 fn policy() -> SyncPolicy {
     SyncPolicy {

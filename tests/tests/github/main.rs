@@ -10,6 +10,7 @@ mod end_to_end;
 mod git;
 mod installations;
 mod oauth;
+mod pipeline;
 mod pulls;
 mod repository;
 mod retries;

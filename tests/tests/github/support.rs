@@ -19,6 +19,12 @@ pub const OWNER: &str = "acme";
 pub const REPO: &str = "widgets";
 pub const INSTALLATION: i64 = 31_337;
 
+/// An npm project with a lock file, so that hydrating it installs.
+pub const PACKAGE_JSON: &str =
+    r#"{"name": "widgets", "version": "1.0.0", "scripts": {"test": "node -e 0"}}"#;
+pub const PACKAGE_LOCK: &str = r#"{"name": "widgets", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {"": {"name": "widgets", "version": "1.0.0"}}}"#;
+
 pub struct Env {
     pub fake: FakeGitHub,
     pub forge: GitHubForge,

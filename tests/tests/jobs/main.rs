@@ -15,6 +15,7 @@ mod order;
 mod policy;
 mod retries;
 mod session;
+mod traces;
 mod triggers;
 mod validation;
 mod wait;

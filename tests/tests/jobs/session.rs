@@ -1,4 +1,5 @@
 use hero_tests::hero_env::{HeroEnv, succeeded};
+use hero_tests::traces::Traces;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -105,6 +106,9 @@ async fn an_agent_session_hydrates_edits_runs_syncs_and_opens_one_pull_request()
         Some(1),
         "{pulls}"
     );
+    Traces::of(&env)
+        .await
+        .assert_free_of(&[env.local_forge_token("acme", "shop")]);
 }
 
 #[tokio::test]
