@@ -11,8 +11,9 @@ use hero_tests::TestApp;
 use hero_tests::job_runner::{JobRunner, failure};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{hero, json_lines, run, text};
+use support::{hero, json_lines, next_line, run, run_to_end, text};
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 use uuid::Uuid;
 
 async fn fleet(app: &TestApp, count: usize) -> Vec<String> {
@@ -44,6 +45,14 @@ async fn jobs_of(app: &TestApp, batch: Uuid) -> Vec<Uuid> {
         .unwrap()
 }
 
+/// `hero batch watch` on `batch`, polling quickly, with `more` arguments.
+fn watch_batch(app: &TestApp, batch: Uuid, more: &[&str]) -> Child {
+    let id = batch.to_string();
+    let mut args = vec!["batch", "watch", &id, "--interval", "20ms"];
+    args.extend_from_slice(more);
+    hero(app, &args).spawn().unwrap()
+}
+
 fn runner(app: &TestApp) -> JobRunner {
     JobRunner::new(app.db.pool.clone(), app.stores.jobs.clone())
 }
@@ -54,19 +63,7 @@ async fn batch_watch_json_reports_progress_and_ends_with_a_summary_of_the_failur
     let projects = fleet(&app, 3).await;
     let batch = create_batch(&app, &projects).await;
     let jobs = jobs_of(&app, batch).await;
-    let watch = hero(
-        &app,
-        &[
-            "batch",
-            "watch",
-            &batch.to_string(),
-            "--json",
-            "--interval",
-            "20ms",
-        ],
-    )
-    .spawn()
-    .unwrap();
+    let watch = watch_batch(&app, batch, &["--json"]);
 
     let runner = runner(&app);
     runner.run(jobs[0], Outcome::Succeeded(json!({}))).await;
@@ -74,10 +71,7 @@ async fn batch_watch_json_reports_progress_and_ends_with_a_summary_of_the_failur
         .run(jobs[1], failure("git", "could not clone: no such branch"))
         .await;
     runner.run(jobs[2], Outcome::Succeeded(json!({}))).await;
-    let output = tokio::time::timeout(std::time::Duration::from_secs(60), watch.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let output = run_to_end(watch).await;
 
     assert!(!output.status.success(), "a failed job fails the watch");
     assert!(text(&output.stderr).contains("1 failed and 0 cancelled"));
@@ -109,6 +103,170 @@ async fn batch_watch_json_reports_progress_and_ends_with_a_summary_of_the_failur
     assert_eq!(failures[0]["repo"], "octo-org/fleet-1");
     assert_eq!(failures[0]["code"], "git");
     assert_eq!(failures[0]["message"], "could not clone: no such branch");
+}
+
+#[tokio::test]
+async fn batch_watch_json_gives_a_rate_and_a_time_left_that_agree_with_the_counts() {
+    let app = TestApp::spawn().await;
+    let projects = fleet(&app, 3).await;
+    let batch = create_batch(&app, &projects).await;
+    let mut watch = watch_batch(&app, batch, &["--json"]);
+    let mut stdout = BufReader::new(watch.stdout.take().unwrap()).lines();
+
+    // The first line comes before any job ends, so the rest are measured
+    // against a start with nothing done.
+    let first: Value = serde_json::from_str(&next_line(&mut stdout).await.unwrap()).unwrap();
+    let runner = runner(&app);
+    for job in jobs_of(&app, batch).await {
+        runner.run(job, Outcome::Succeeded(json!({}))).await;
+    }
+    let mut lines = vec![first];
+    while let Some(line) = next_line(&mut stdout).await {
+        lines.push(serde_json::from_str(&line).unwrap());
+    }
+    let status = run_to_end(watch).await.status;
+
+    assert!(status.success());
+    let (summary, progress) = lines.split_last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    let first = &progress[0];
+    assert_eq!(first["waiting"], 3, "{first}");
+    assert!(
+        first["rate_per_second"].is_null(),
+        "one sample has no rate: {first}"
+    );
+    assert!(first["eta_seconds"].is_null(), "{first}");
+    for line in progress {
+        let Some(rate) = line["rate_per_second"].as_f64() else {
+            assert!(
+                line["eta_seconds"].is_null(),
+                "no rate, no estimate: {line}"
+            );
+            continue;
+        };
+        assert!(rate >= 0.0, "{line}");
+        let unfinished = line["running"].as_i64().unwrap() + line["waiting"].as_i64().unwrap();
+        match line["eta_seconds"].as_u64() {
+            Some(eta) => {
+                #[allow(clippy::cast_precision_loss)]
+                let expected = unfinished as f64 / rate;
+                #[allow(clippy::cast_precision_loss)]
+                let off = (eta as f64 - expected).abs();
+                assert!(
+                    off <= 1.0,
+                    "{eta}s left at {rate}/s for {unfinished}: {line}"
+                );
+            }
+            None => assert!(rate == 0.0 && line["eta_seconds"].is_null(), "{line}"),
+        }
+    }
+    let last = progress.last().unwrap();
+    assert_eq!(last["succeeded"], 3, "{last}");
+    assert!(last["rate_per_second"].as_f64().unwrap() > 0.0, "{last}");
+    assert_eq!(last["eta_seconds"], 0, "nothing left to wait for: {last}");
+}
+
+#[tokio::test]
+async fn batch_watch_without_a_terminal_prints_plain_progress_lines_and_a_summary() {
+    let app = TestApp::spawn().await;
+    let projects = fleet(&app, 3).await;
+    let batch = create_batch(&app, &projects).await;
+    let jobs = jobs_of(&app, batch).await;
+    let mut watch = watch_batch(&app, batch, &[]);
+    let mut stderr = BufReader::new(watch.stderr.take().unwrap()).lines();
+
+    // Piped, stderr is no terminal: the bar would draw nothing there.
+    let first = next_line(&mut stderr).await.unwrap();
+    let runner = runner(&app);
+    runner.run(jobs[0], Outcome::Succeeded(json!({}))).await;
+    runner
+        .run(jobs[1], failure("git", "could not clone: no such branch"))
+        .await;
+    runner.run(jobs[2], Outcome::Succeeded(json!({}))).await;
+    let mut rest = Vec::new();
+    while let Some(line) = next_line(&mut stderr).await {
+        rest.push(line);
+    }
+    let output = run_to_end(watch).await;
+
+    assert_eq!(
+        first,
+        format!(
+            "batch {batch}: 0/3 ended · 0 done · 0 failed · 0 running · 3 waiting · -/s · time left unknown"
+        )
+    );
+    assert!(!output.status.success(), "a failed job fails the watch");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("hero: 1 failed and 0 cancelled of the batch's 3 jobs")
+    );
+    let stdout = text(&output.stdout);
+    let mut summary = stdout.lines();
+    let head = summary.next().unwrap();
+    assert!(
+        head.starts_with(&format!("batch {batch} finished in ")),
+        "{stdout}"
+    );
+    assert!(
+        head.ends_with(": 2 succeeded, 1 failed, 0 cancelled of 3"),
+        "{stdout}"
+    );
+    assert_eq!(summary.next(), Some("failures:"));
+    assert_eq!(
+        summary.next().unwrap(),
+        format!(
+            "  octo-org/fleet-1  git: could not clone: no such branch  (job {})",
+            jobs[1]
+        )
+    );
+    assert_eq!(summary.next(), None);
+}
+
+#[tokio::test]
+async fn batch_create_without_json_names_the_batch_and_sums_it_up() {
+    let app = TestApp::spawn().await;
+    fleet(&app, 2).await;
+    let mut create = hero(
+        &app,
+        &[
+            "batch",
+            "create",
+            "--kind",
+            "hydrate",
+            "--all",
+            "--interval",
+            "20ms",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(create.stdout.take().unwrap()).lines();
+
+    let accepted = next_line(&mut stdout).await.unwrap();
+    let batch: Uuid = next_line(&mut stdout).await.unwrap().parse().unwrap();
+    let runner = runner(&app);
+    for job in jobs_of(&app, batch).await {
+        runner.run(job, Outcome::Succeeded(json!({}))).await;
+    }
+    let mut rest = Vec::new();
+    while let Some(line) = next_line(&mut stdout).await {
+        rest.push(line);
+    }
+    let output = run_to_end(create).await;
+
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(accepted, "accepted a batch of 2 hydrate jobs:");
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert!(
+        rest[0].ends_with(": 2 succeeded, 0 failed, 0 cancelled of 2"),
+        "{rest:?}"
+    );
+    let progress = text(&output.stderr);
+    let line = progress.lines().next().unwrap_or_default();
+    assert!(
+        line.starts_with(&format!("batch {batch}: ")) && line.contains("/2 ended"),
+        "{progress}"
+    );
 }
 
 #[tokio::test]
@@ -169,15 +327,14 @@ async fn batch_create_watches_its_batch_and_succeeds_when_every_job_does() {
     .unwrap();
     let mut stdout = BufReader::new(create.stdout.take().unwrap()).lines();
 
-    let accepted: Value =
-        serde_json::from_str(&stdout.next_line().await.unwrap().unwrap()).unwrap();
+    let accepted: Value = serde_json::from_str(&next_line(&mut stdout).await.unwrap()).unwrap();
     let batch: Uuid = accepted["id"].as_str().unwrap().parse().unwrap();
     let runner = runner(&app);
     for job in jobs_of(&app, batch).await {
         runner.run(job, Outcome::Succeeded(json!({}))).await;
     }
     let mut rest = Vec::new();
-    while let Some(line) = stdout.next_line().await.unwrap() {
+    while let Some(line) = next_line(&mut stdout).await {
         rest.push(serde_json::from_str::<Value>(&line).unwrap());
     }
     let status = create.wait().await.unwrap();

@@ -9,7 +9,8 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use hero_tests::TestApp;
-use tokio::process::Command;
+use tokio::io::{AsyncBufRead, Lines};
+use tokio::process::{Child, Command};
 
 /// A guard against a hanging binary, not a measurement.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -37,6 +38,23 @@ pub async fn run(mut command: Command) -> Output {
         .await
         .expect("hero finished")
         .expect("hero ran")
+}
+
+/// Waits for a spawned command to end, with what it has not been read of
+/// its output.
+pub async fn run_to_end(child: Child) -> Output {
+    tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("hero finished")
+        .expect("hero ran")
+}
+
+/// The next line a running hero prints, `None` once it closes the stream.
+pub async fn next_line<R: AsyncBufRead + Unpin>(lines: &mut Lines<R>) -> Option<String> {
+    tokio::time::timeout(PATIENCE, lines.next_line())
+        .await
+        .expect("hero printed a line")
+        .expect("hero's output is readable")
 }
 
 pub fn text(bytes: &[u8]) -> String {

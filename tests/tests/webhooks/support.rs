@@ -1,10 +1,13 @@
 //! An API with a webhook secret, projects linked to one repository, and
 //! signed deliveries sent to it.
 
+use hero_common::jobs::queue::{self, JobMessage, Presence};
 use hero_common::jobs::{Job, JobFilter};
+use hero_common::settings::Settings;
 use hero_tests::TestApp;
 use hero_tests::fake_github::webhooks::{EventSource, signature};
 use reqwest::Method;
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -145,6 +148,21 @@ impl Hook {
             .stores
             .jobs
             .list(project, &JobFilter::default(), None, 100)
+            .await
+            .unwrap()
+    }
+
+    /// Where the job's current dispatch is in the app's Redis queues.
+    pub async fn in_queue(&self, job: &Job) -> Presence {
+        let settings = Settings::load_from(None, self.app.env.clone()).unwrap();
+        let mut redis = queue::connect(settings.redis_url.expose_secret())
+            .await
+            .unwrap();
+        let message = JobMessage {
+            job: job.id,
+            dispatch: job.dispatch,
+        };
+        queue::presence(&mut redis, &settings.queue, job.kind, &message)
             .await
             .unwrap()
     }

@@ -1,8 +1,11 @@
 //! Each trigger, end to end: the delivery's answer, and the jobs and pull
 //! request records it left behind, read from the stores.
 
+use std::time::Duration;
+
 use hero_common::domain::NewPullRequest;
-use hero_common::jobs::JobKind;
+use hero_common::jobs::queue::Presence;
+use hero_common::jobs::{JobKind, JobStatus};
 use hero_tests::fake_github::webhooks::EventSource;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -63,6 +66,39 @@ async fn a_push_to_the_default_branch_rehydrates_every_project_linked_to_the_rep
     }
     assert!(hook.jobs(unlinked).await.is_empty());
     assert!(hook.jobs(opted_out).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_push_is_answered_once_its_jobs_are_queued_without_waiting_for_a_worker() {
+    // No worker runs beside this app: an answer that waited for the work
+    // would never come.
+    let hook = Hook::spawn().await;
+    let mut projects = Vec::new();
+    for i in 0..5 {
+        projects.push(hook.project(&format!("shop-{i}"), json!({})).await);
+    }
+
+    let answer = tokio::time::timeout(
+        Duration::from_secs(60),
+        hook.deliver("push", &hook.source.push("refs/heads/main")),
+    )
+    .await
+    .expect("a guard against an answer that waits for the jobs, not a measurement");
+
+    let report = answer.report(200, "handled");
+    assert_eq!(report["actions"].as_array().unwrap().len(), 5, "{report}");
+    for project in projects {
+        let jobs = hook.jobs(project).await;
+        assert_eq!(jobs.len(), 1, "one hydrate for {project}");
+        let job = &jobs[0];
+        assert_eq!(
+            job.status,
+            JobStatus::Dispatched,
+            "sent on at once: {job:?}"
+        );
+        assert_eq!(hook.in_queue(job).await, Presence::Pending, "{job:?}");
+        assert!(job.started_at.is_none() && job.result.is_none(), "{job:?}");
+    }
 }
 
 #[tokio::test]
@@ -379,22 +415,5 @@ async fn a_configured_label_on_an_issue_or_a_pull_request_enqueues_its_job() {
             ("issues.labeled", Some(3), Some(false)),
             ("pull_request.labeled", Some(4), Some(true)),
         ]
-    );
-}
-
-#[tokio::test]
-async fn a_webhook_job_is_dispatched_like_any_other() {
-    let hook = Hook::spawn().await;
-    let project = hook.project("shop", json!({})).await;
-
-    hook.deliver("push", &hook.source.push("refs/heads/main"))
-        .await
-        .report(200, "handled");
-
-    let jobs = hook.jobs(project).await;
-    assert_eq!(
-        jobs[0].status.as_str(),
-        "dispatched",
-        "the fast path sent it to its queue"
     );
 }

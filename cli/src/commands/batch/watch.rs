@@ -1,6 +1,8 @@
 //! `hero batch watch`: follows a batch until none of its jobs is left to
-//! run, as a progress bar or as JSON lines, then sums it up.
+//! run, as a progress bar (plain lines when there is no terminal) or as
+//! JSON lines, then sums it up.
 
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
@@ -20,6 +22,9 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// How long a watch rides out an API that does not answer (a restart, a
 /// network blip) before it gives up.
 const OUTAGE_PATIENCE: Duration = Duration::from_secs(120);
+/// How often a watch without a terminal prints a progress line: often
+/// enough to show a log that it goes on, seldom enough to read.
+const LINE_EVERY: Duration = Duration::from_secs(10);
 /// Failures asked for per request when summing up.
 const FAILURE_PAGE: u32 = 1000;
 
@@ -127,14 +132,24 @@ fn elapsed(batch: &Batch) -> Option<Duration> {
 }
 
 enum View {
-    Json { last: Option<BatchCounts> },
+    Json {
+        last: Option<BatchCounts>,
+    },
     Bar(ProgressBar),
+    /// No terminal to draw a bar on (stderr goes to a log or a pipe,
+    /// where indicatif draws nothing): a plain line now and then.
+    Lines {
+        last: Option<Instant>,
+    },
 }
 
 impl View {
     fn new(json: bool) -> Self {
         if json {
             return Self::Json { last: None };
+        }
+        if !std::io::stderr().is_terminal() {
+            return Self::Lines { last: None };
         }
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         if let Ok(style) =
@@ -148,7 +163,6 @@ impl View {
 
     fn progress(&mut self, batch: &Batch, meter: &RateMeter) {
         let counts = batch.counts;
-        let left = meter.time_left(counts.unfinished());
         match self {
             Self::Json { last } => {
                 // A line when something moved, not one per poll.
@@ -165,39 +179,36 @@ impl View {
                     running: counts.running,
                     waiting: counts.waiting(),
                     rate_per_second: meter.per_second(),
-                    eta_seconds: left.map(|left| left.as_secs()),
+                    eta_seconds: meter
+                        .time_left(counts.unfinished())
+                        .map(|left| left.as_secs()),
                 };
                 println!("{}", json_line("progress", &line));
             }
             Self::Bar(bar) => {
                 bar.set_length(u64::try_from(batch.total).unwrap_or(0));
                 bar.set_position(u64::try_from(counts.ended()).unwrap_or(0));
-                let rate = meter
-                    .per_second()
-                    .map_or_else(|| "-/s".to_owned(), |rate| format!("{rate:.1}/s"));
-                let left = left.map_or_else(
-                    || "time left unknown".to_owned(),
-                    |left| format!("{} left", short_duration(left)),
+                bar.set_message(progress_text(counts, meter));
+            }
+            Self::Lines { last } => {
+                if last.is_some_and(|at| at.elapsed() < LINE_EVERY) {
+                    return;
+                }
+                *last = Some(Instant::now());
+                eprintln!(
+                    "batch {}: {}/{} ended · {}",
+                    batch.id,
+                    counts.ended(),
+                    batch.total,
+                    progress_text(counts, meter)
                 );
-                let cancelled = if counts.cancelled > 0 {
-                    format!(" · {} cancelled", counts.cancelled)
-                } else {
-                    String::new()
-                };
-                bar.set_message(format!(
-                    "{} done · {} failed{cancelled} · {} running · {} waiting · {rate} · {left}",
-                    counts.succeeded,
-                    counts.failed,
-                    counts.running,
-                    counts.waiting(),
-                ));
             }
         }
     }
 
     fn warn(&self, message: &str) {
         match self {
-            Self::Json { .. } => eprintln!("hero: {message}"),
+            Self::Json { .. } | Self::Lines { .. } => eprintln!("hero: {message}"),
             Self::Bar(bar) => bar.suspend(|| eprintln!("hero: {message}")),
         }
     }
@@ -226,22 +237,53 @@ impl View {
             }
             Self::Bar(bar) => {
                 bar.finish_and_clear();
-                let took = elapsed(batch)
-                    .map_or_else(String::new, |took| format!(" in {}", short_duration(took)));
-                println!(
-                    "batch {} finished{took}: {} succeeded, {} failed, {} cancelled of {}",
-                    batch.id, counts.succeeded, counts.failed, counts.cancelled, batch.total
-                );
-                if !failures.is_empty() {
-                    println!("failures:");
-                }
-                for failure in failures {
-                    println!(
-                        "  {}  {}: {}  (job {})",
-                        failure.repo, failure.code, failure.message, failure.job_id
-                    );
-                }
+                print_summary(batch, failures);
             }
+            Self::Lines { .. } => print_summary(batch, failures),
         }
+    }
+}
+
+/// Where a batch stands, after the count of jobs ended: `2 done · 1 failed
+/// · 4 running · 3 waiting · 0.5/s · 14s left`.
+fn progress_text(counts: BatchCounts, meter: &RateMeter) -> String {
+    let rate = meter
+        .per_second()
+        .map_or_else(|| "-/s".to_owned(), |rate| format!("{rate:.1}/s"));
+    let left = meter.time_left(counts.unfinished()).map_or_else(
+        || "time left unknown".to_owned(),
+        |left| format!("{} left", short_duration(left)),
+    );
+    let cancelled = if counts.cancelled > 0 {
+        format!(" · {} cancelled", counts.cancelled)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} done · {} failed{cancelled} · {} running · {} waiting · {rate} · {left}",
+        counts.succeeded,
+        counts.failed,
+        counts.running,
+        counts.waiting(),
+    )
+}
+
+/// The human summary, on stdout: the counts, then each failure.
+fn print_summary(batch: &Batch, failures: &[BatchFailure]) {
+    let counts = batch.counts;
+    let took =
+        elapsed(batch).map_or_else(String::new, |took| format!(" in {}", short_duration(took)));
+    println!(
+        "batch {} finished{took}: {} succeeded, {} failed, {} cancelled of {}",
+        batch.id, counts.succeeded, counts.failed, counts.cancelled, batch.total
+    );
+    if !failures.is_empty() {
+        println!("failures:");
+    }
+    for failure in failures {
+        println!(
+            "  {}  {}: {}  (job {})",
+            failure.repo, failure.code, failure.message, failure.job_id
+        );
     }
 }
