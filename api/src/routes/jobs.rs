@@ -125,7 +125,7 @@ pub async fn accept(state: &AppState, job: NewJob) -> Result<(Job, bool), StoreE
         // The fast path: an idle project's job goes to its queue now. If
         // this fails the job is still recorded, and the dispatcher loop
         // (or recovery) sends it.
-        if let Err(error) = state.dispatcher.dispatch_project(project_id).await {
+        if let Err(error) = state.dispatcher.dispatch_accepted(project_id).await {
             tracing::warn!(job_id = %job.id, %error, "fast dispatch failed; the dispatcher will retry");
         }
     }

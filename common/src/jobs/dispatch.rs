@@ -65,9 +65,23 @@ impl Dispatcher {
         &self.settings
     }
 
+    /// Dispatches the project's next interactive job, for the request that
+    /// just accepted one. The project's batch jobs are not looked at: they
+    /// go after its interactive ones, so with an interactive job waiting
+    /// none of them could go now unless that job is held back (not due, or
+    /// its kind's backlog full), which the loop catches up on. One claim
+    /// instead of two on the path every tool call takes.
+    pub async fn dispatch_accepted(&self, project: Uuid) -> Result<usize, DispatchError> {
+        let claimed = self
+            .store
+            .claim(None, Some(project), 1, self.settings.backlog)
+            .await?;
+        self.push(claimed).await
+    }
+
     /// Dispatches the project's next job if it is ready, nothing of the
-    /// project is in flight and its kind's backlog has room. Used right
-    /// after a job is accepted or ends.
+    /// project is in flight and its kind's backlog has room: an
+    /// interactive one, or else a batch one. Used right after a job ends.
     pub async fn dispatch_project(&self, project: Uuid) -> Result<usize, DispatchError> {
         let QueueSettings {
             backlog,

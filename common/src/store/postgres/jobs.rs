@@ -21,14 +21,31 @@ const COLUMNS: &str = "id, project_id, kind, params, status, attempt, max_attemp
 /// The head of each project's unfinished jobs is the only one that may
 /// run; it is claimable when it is queued and due. Two dispatchers skip
 /// each other's locked rows, and the one-in-flight index stops any race
-/// that slips through. `$2` narrows the scan to one project.
-const HEADS: &str = "heads AS (
-         SELECT DISTINCT ON (project_id) id, status, kind, run_after, seq, batch_id
-         FROM jobs
-         WHERE status IN ('queued', 'dispatched', 'running')
-           AND ($2::uuid IS NULL OR project_id = $2)
-         ORDER BY project_id, seq
-     )";
+/// that slips through.
+///
+/// One text for one project (`$2`) and one for all: a single text with
+/// `$2 IS NULL OR project_id = $2` gets a generic plan that scans every
+/// project's jobs for a claim meant for one.
+fn heads(project: Option<Uuid>) -> &'static str {
+    match project {
+        Some(_) => {
+            "heads AS (
+                 SELECT DISTINCT ON (project_id) id, status, kind, run_after, seq, batch_id
+                 FROM jobs
+                 WHERE status IN ('queued', 'dispatched', 'running') AND project_id = $2
+                 ORDER BY project_id, seq
+             )"
+        }
+        None => {
+            "heads AS (
+                 SELECT DISTINCT ON (project_id) id, status, kind, run_after, seq, batch_id
+                 FROM jobs
+                 WHERE status IN ('queued', 'dispatched', 'running') AND $2::uuid IS NULL
+                 ORDER BY project_id, seq
+             )"
+        }
+    }
+}
 
 /// Of the `due` heads (`id`, `kind`, `turn`, `seq`: the order they go
 /// in), those that fit in their kind's Redis backlog of at most `$4`
@@ -269,8 +286,9 @@ impl JobStore for PgJobs {
             return Ok(Vec::new());
         }
         // Interactive heads all share one turn: oldest first.
+        let heads = heads(project);
         let result = sqlx::query_as(AssertSqlSafe(format!(
-            "WITH {HEADS}, due AS (
+            "WITH {heads}, due AS (
                  SELECT id, kind, 0 AS turn, seq FROM heads
                  WHERE status = 'queued' AND batch_id IS NULL
                    AND ($1::text IS NULL OR kind = $1) AND run_after <= now()
@@ -315,9 +333,28 @@ impl JobStore for PgJobs {
             let free = i64::from(concurrency).saturating_sub(in_flight).max(0);
             u32::try_from(free).unwrap_or(0).min(limit)
         };
-        // Most rounds during a large batch find it at its bound: a cheap
+        // Most rounds during a large batch find it at its bound, and most
+        // claims for one project find it has no batch job waiting: a cheap
         // look first spares them the lock and the scan.
-        if room(in_flight().fetch_one(&self.0).await?) == 0 {
+        let look = match project {
+            Some(_) => {
+                "SELECT EXISTS (SELECT 1 FROM jobs WHERE project_id = $1 \
+                        AND status = 'queued' AND batch_id IS NOT NULL),
+                        (SELECT count(*) FROM jobs WHERE batch_id IS NOT NULL \
+                         AND status IN ('dispatched', 'running'))"
+            }
+            None => {
+                "SELECT $1::uuid IS NULL AND EXISTS (SELECT 1 FROM jobs \
+                        WHERE batch_id IS NOT NULL AND status = 'queued'),
+                        (SELECT count(*) FROM jobs WHERE batch_id IS NOT NULL \
+                         AND status IN ('dispatched', 'running'))"
+            }
+        };
+        let (waiting, in_flight_now): (bool, i64) = sqlx::query_as(look)
+            .bind(project)
+            .fetch_one(&self.0)
+            .await?;
+        if !waiting || room(in_flight_now) == 0 {
             return Ok(Vec::new());
         }
 
@@ -335,8 +372,9 @@ impl JobStore for PgJobs {
         // Each batch's ready heads take turns (its oldest first, then the
         // next batch's oldest), so a small batch is not stuck behind the
         // whole of a large one accepted earlier.
+        let heads = heads(project);
         let result = sqlx::query_as(AssertSqlSafe(format!(
-            "WITH {HEADS}, due AS (
+            "WITH {heads}, due AS (
                  SELECT id, kind,
                         row_number() OVER (PARTITION BY batch_id ORDER BY seq) AS turn, seq
                  FROM heads
