@@ -7,7 +7,7 @@
 //! against the same command through `Sandbox::exec`). Target: at most 1.2
 //! for `read_file` and `run_shell`; the others are reported.
 //!
-//! `cargo bench -p hero-tests --bench tools`
+//! Raw and tool calls are taken in turn. `cargo bench -p hero-tests --bench tools`
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -26,23 +26,32 @@ use hero_worker::tools::manifest::Manifest;
 use hero_worker::tools::{ToolLimits, Toolbox};
 use secrecy::SecretString;
 
-/// Median time of `runs` calls of `step`, after a warm-up.
-async fn median<F, Fut>(runs: usize, mut step: F) -> Duration
+/// Median times of `runs` calls each of `raw` and `tool`, after a
+/// warm-up, the two taken in turn so that both see the same machine (a
+/// shared one drifts between phases far more than the overhead measured).
+async fn medians<R, RF, T, TF>(runs: usize, mut raw: R, mut tool: T) -> (Duration, Duration)
 where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()>,
+    R: FnMut() -> RF,
+    RF: Future<Output = ()>,
+    T: FnMut() -> TF,
+    TF: Future<Output = ()>,
 {
     for _ in 0..runs / 10 {
-        step().await;
+        raw().await;
+        tool().await;
     }
-    let mut times = Vec::with_capacity(runs);
+    let (mut raw_times, mut tool_times) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
     for _ in 0..runs {
         let started = Instant::now();
-        step().await;
-        times.push(started.elapsed());
+        raw().await;
+        raw_times.push(started.elapsed());
+        let started = Instant::now();
+        tool().await;
+        tool_times.push(started.elapsed());
     }
-    times.sort();
-    times[runs / 2]
+    raw_times.sort();
+    tool_times.sort();
+    (raw_times[runs / 2], tool_times[runs / 2])
 }
 
 fn report(name: &str, tool: Duration, raw: Duration, target: Option<f64>) {
@@ -81,131 +90,6 @@ async fn main() {
         ToolLimits::default(),
     );
 
-    println!("median per call; local sandbox under bubblewrap");
-    let raw_read = median(2000, || async {
-        sandbox.read(&file).await.unwrap();
-    })
-    .await;
-    let tool_read = median(2000, || async {
-        toolbox
-            .run(
-                ToolCall::ReadFile(ReadFileArgs {
-                    path: "src/lib.rs".to_owned(),
-                    start_line: None,
-                    end_line: None,
-                }),
-                None,
-            )
-            .await
-            .unwrap();
-    })
-    .await;
-    report("read_file", tool_read, raw_read, Some(1.2));
-
-    let raw_exec = median(100, || async {
-        let mut request = ExecRequest::new("true");
-        request.cwd = Some(root.clone());
-        exec_collect(&*sandbox, request).await.unwrap();
-    })
-    .await;
-    let tool_exec = median(100, || async {
-        toolbox
-            .run(
-                ToolCall::RunShell(RunShellArgs {
-                    command: "true".to_owned(),
-                    cwd: None,
-                    timeout_ms: None,
-                }),
-                None,
-            )
-            .await
-            .unwrap();
-    })
-    .await;
-    report("run_shell", tool_exec, raw_exec, Some(1.2));
-
-    let raw_write = median(1000, || async {
-        sandbox.write(&file, text.as_bytes()).await.unwrap();
-    })
-    .await;
-    let tool_write = median(1000, || async {
-        toolbox
-            .run(
-                ToolCall::WriteFile(WriteFileArgs {
-                    path: "src/lib.rs".to_owned(),
-                    content: text.clone(),
-                }),
-                None,
-            )
-            .await
-            .unwrap();
-    })
-    .await;
-    report("write_file", tool_write, raw_write, None);
-
-    let tool_edit = median(500, || async {
-        // Two edits that undo each other: each matches exactly once.
-        let edits = vec![
-            Edit {
-                find: "// marker A".to_owned(),
-                replace: "// marker B".to_owned(),
-            },
-            Edit {
-                find: "// marker B".to_owned(),
-                replace: "// marker A".to_owned(),
-            },
-        ];
-        toolbox
-            .run(
-                ToolCall::EditFile(EditFileArgs {
-                    path: "src/lib.rs".to_owned(),
-                    edits,
-                }),
-                None,
-            )
-            .await
-            .unwrap();
-    })
-    .await;
-    report("edit_file", tool_edit, raw_write, None);
-
-    let raw_list = median(1000, || async {
-        sandbox.list(&format!("{root}/src")).await.unwrap();
-    })
-    .await;
-    let tool_list = median(1000, || async {
-        let list = ListFilesArgs {
-            path: Some("src".to_owned()),
-            recursive: None,
-            limit: None,
-            include_ignored: Some(true),
-        };
-        toolbox.run(ToolCall::ListFiles(list), None).await.unwrap();
-    })
-    .await;
-    report("list_files", tool_list, raw_list, None);
-
-    // Both sides write the file back first; the ratio is of write plus
-    // delete.
-    let doomed = format!("{root}/doomed.txt");
-    let raw_delete = median(500, || async {
-        sandbox.write(&doomed, b"x").await.unwrap();
-        sandbox.remove(&doomed).await.unwrap();
-    })
-    .await;
-    let tool_delete = median(500, || async {
-        sandbox.write(&doomed, b"x").await.unwrap();
-        let delete = DeleteFileArgs {
-            path: "doomed.txt".to_owned(),
-        };
-        toolbox
-            .run(ToolCall::DeleteFile(delete), None)
-            .await
-            .unwrap();
-    })
-    .await;
-    report("delete_file", tool_delete, raw_delete, None);
-
     let raw_command = |line: &'static str| {
         let (sandbox, root) = (sandbox.clone(), root.clone());
         move || {
@@ -218,23 +102,148 @@ async fn main() {
             }
         }
     };
+    println!("median per call, raw and tool calls in turn; local sandbox under bubblewrap");
+    let read = || {
+        toolbox.run(
+            ToolCall::ReadFile(ReadFileArgs {
+                path: "src/lib.rs".to_owned(),
+                start_line: None,
+                end_line: None,
+            }),
+            None,
+        )
+    };
+    let (raw, tool) = medians(
+        2000,
+        || async {
+            sandbox.read(&file).await.unwrap();
+        },
+        || async {
+            read().await.unwrap();
+        },
+    )
+    .await;
+    report("read_file", tool, raw, Some(1.2));
+
+    let shell = || {
+        toolbox.run(
+            ToolCall::RunShell(RunShellArgs {
+                command: "true".to_owned(),
+                cwd: None,
+                timeout_ms: None,
+            }),
+            None,
+        )
+    };
+    let (raw, tool) = medians(100, raw_command("true"), || async {
+        shell().await.unwrap();
+    })
+    .await;
+    report("run_shell", tool, raw, Some(1.2));
+
+    let write = || {
+        toolbox.run(
+            ToolCall::WriteFile(WriteFileArgs {
+                path: "src/lib.rs".to_owned(),
+                content: text.clone(),
+            }),
+            None,
+        )
+    };
+    let raw_write = || async {
+        sandbox.write(&file, text.as_bytes()).await.unwrap();
+    };
+    let (raw, tool) = medians(1000, raw_write, || async {
+        write().await.unwrap();
+    })
+    .await;
+    report("write_file", tool, raw, None);
+
+    let edit = || {
+        // Two edits that undo each other: each matches exactly once.
+        let edits = vec![
+            Edit {
+                find: "// marker A".to_owned(),
+                replace: "// marker B".to_owned(),
+            },
+            Edit {
+                find: "// marker B".to_owned(),
+                replace: "// marker A".to_owned(),
+            },
+        ];
+        toolbox.run(
+            ToolCall::EditFile(EditFileArgs {
+                path: "src/lib.rs".to_owned(),
+                edits,
+            }),
+            None,
+        )
+    };
+    let (raw, tool) = medians(500, raw_write, || async {
+        edit().await.unwrap();
+    })
+    .await;
+    report("edit_file", tool, raw, None);
+
+    let list = || {
+        let list = ListFilesArgs {
+            path: Some("src".to_owned()),
+            recursive: None,
+            limit: None,
+            include_ignored: Some(true),
+        };
+        toolbox.run(ToolCall::ListFiles(list), None)
+    };
+    let (raw, tool) = medians(
+        1000,
+        || async {
+            sandbox.list(&format!("{root}/src")).await.unwrap();
+        },
+        || async {
+            list().await.unwrap();
+        },
+    )
+    .await;
+    report("list_files", tool, raw, None);
+
+    // Both sides write the file back first; the ratio is of write plus
+    // delete.
+    let doomed = format!("{root}/doomed.txt");
+    let (raw, tool) = medians(
+        500,
+        || async {
+            sandbox.write(&doomed, b"x").await.unwrap();
+            sandbox.remove(&doomed).await.unwrap();
+        },
+        || async {
+            sandbox.write(&doomed, b"x").await.unwrap();
+            let delete = DeleteFileArgs {
+                path: "doomed.txt".to_owned(),
+            };
+            toolbox
+                .run(ToolCall::DeleteFile(delete), None)
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+    report("delete_file", tool, raw, None);
+
     raw_command("git init -q")().await;
-    let raw_git = median(100, raw_command("git status --porcelain")).await;
-    let tool_git = median(100, || async {
+    let (raw, tool) = medians(100, raw_command("git status --porcelain"), || async {
         let status = RunGitArgs {
             args: vec!["status".to_owned(), "--porcelain".to_owned()],
         };
         toolbox.run(ToolCall::RunGit(status), None).await.unwrap();
     })
     .await;
-    report("run_git", tool_git, raw_git, None);
+    report("run_git", tool, raw, None);
 
     sandbox
         .write(&format!("{root}/package.json"), br#"{"name": "bench"}"#)
         .await
         .unwrap();
-    let raw_npm = median(20, raw_command("npm --version")).await;
-    let tool_npm = median(20, || async {
+    let (raw, tool) = medians(20, raw_command("npm --version"), || async {
         let version = RunPackageManagerArgs {
             args: vec!["--version".to_owned()],
         };
@@ -244,5 +253,5 @@ async fn main() {
             .unwrap();
     })
     .await;
-    report("run_package_manager", tool_npm, raw_npm, None);
+    report("run_package_manager", tool, raw, None);
 }

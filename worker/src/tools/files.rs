@@ -243,9 +243,15 @@ impl Toolbox {
             ));
         }
 
-        let mut entries = match (include_ignored, self.git_listing(&relative).await?) {
-            (false, Some(files)) => listing_from_files(&relative, &files, recursive),
-            _ => self.walk(&absolute, recursive, limit + 1).await?,
+        // Asking git what it ignores costs a command; only when it matters.
+        let tracked = if include_ignored {
+            None
+        } else {
+            self.git_listing(&relative).await?
+        };
+        let mut entries = match tracked {
+            Some(files) => listing_from_files(&relative, &files, recursive),
+            None => self.walk(&absolute, recursive, limit + 1).await?,
         };
         entries
             .retain(|e| !paths::in_git_dir(&e.path) && !self.manifest.forbidden.matches(&e.path));
