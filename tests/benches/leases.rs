@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use hero_common::domain::NewProject;
 use hero_common::store::Stores;
 use hero_tests::TestDb;
-use hero_worker::lease::{Busy, LeaseTable};
+use hero_worker::lease::{Busy, LeaseTable, PgLeaseTable};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -106,7 +106,7 @@ async fn lease_pairs(table: LeaseTable, projects: Arc<Vec<Uuid>>, tasks: usize) 
 async fn main() {
     let db = TestDb::new().await;
     let ids = Arc::new(projects(&db, 64).await);
-    let table = LeaseTable::new(db.pool.clone(), 64, Duration::from_secs(30));
+    let table = PgLeaseTable::open(db.pool.clone(), 64, Duration::from_secs(30));
 
     println!("lease acquire+release vs SELECT 1, {RUN_FOR:?} each, pool of 10 connections");
     for tasks in [8, 64] {

@@ -5,7 +5,7 @@ use hero_common::domain::{NewProject, SandboxRecord};
 use hero_common::store::Stores;
 use hero_tests::TestDb;
 use hero_tests::local_sandboxes::TempProvider;
-use hero_worker::lease::{LeaseTable, PoolConfig, SandboxPool};
+use hero_worker::lease::{LeaseTable, PgLeaseTable, PoolConfig, SandboxPool};
 use hero_worker::sandbox::local::IsolationMode;
 use uuid::Uuid;
 
@@ -43,7 +43,7 @@ impl Fixture {
     }
 
     pub fn table(&self, max_sandboxes: u32, ttl: Duration) -> LeaseTable {
-        LeaseTable::new(self.db.pool.clone(), max_sandboxes, ttl)
+        PgLeaseTable::open(self.db.pool.clone(), max_sandboxes, ttl)
     }
 
     pub fn pool(&self, max_sandboxes: u32, config: PoolConfig) -> SandboxPool {

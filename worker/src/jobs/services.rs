@@ -21,7 +21,7 @@ use super::output::OutputSink;
 use crate::forge::Forge;
 use crate::forge::github::GitHubForge;
 use crate::forge::local::LocalForge;
-use crate::lease::{LeaseTable, PoolConfig, SandboxPool};
+use crate::lease::{PgLeaseTable, PoolConfig, SandboxPool};
 use crate::sandbox::SandboxProvider;
 use crate::tools::ToolLimits;
 
@@ -96,7 +96,7 @@ impl Services {
             .await
             .context("listening for job status changes")?;
 
-        let table = LeaseTable::new(pool, settings.max_sandboxes, settings.lease_ttl);
+        let table = PgLeaseTable::open(pool, settings.max_sandboxes, settings.lease_ttl);
         let sandboxes = SandboxPool::new(
             table,
             provider,

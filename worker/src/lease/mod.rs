@@ -13,4 +13,6 @@ pub mod table;
 pub use heartbeat::Heartbeat;
 pub use pool::{Checkout, PoolConfig, PoolError, SandboxPool};
 pub use reaper::Reaped;
-pub use table::{Busy, Claimed, Lease, LeaseError, LeaseTable, SandboxState};
+pub use table::{
+    Busy, Claimed, Lease, LeaseError, LeaseStore, LeaseTable, PgLeaseTable, SandboxState,
+};

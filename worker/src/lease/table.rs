@@ -2,8 +2,10 @@
 //! SQL statement per operation so that no interleaving of workers can
 //! break them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -137,9 +139,9 @@ impl From<ClaimedRow> for Claimed {
     }
 }
 
-/// The lease table, with the settings every statement needs.
+/// The lease table in Postgres, with the settings every statement needs.
 #[derive(Debug, Clone)]
-pub struct LeaseTable {
+pub struct PgLeaseTable {
     pool: PgPool,
     max_sandboxes: i32,
     ttl_ms: i64,
@@ -149,24 +151,177 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-impl LeaseTable {
-    pub fn new(pool: PgPool, max_sandboxes: u32, lease_ttl: Duration) -> Self {
-        Self {
-            pool,
-            max_sandboxes: i32::try_from(max_sandboxes).unwrap_or(i32::MAX),
-            ttl_ms: millis(lease_ttl),
-        }
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
+/// The sandbox lease table: every operation a single atomic step, so that
+/// no interleaving of workers can break a lease. Postgres backs it
+/// ([`PgLeaseTable`]); callers hold a [`LeaseTable`].
+#[async_trait]
+pub trait LeaseStore: Send + Sync + std::fmt::Debug {
     /// One atomic attempt to lease the project's sandbox for `holder`: take
     /// over its live row if nobody holds it (or the lease expired), or, if
     /// it has none, create a `starting` row in a free slot. Each acquire
     /// bumps the fencing token.
-    pub async fn try_acquire(
+    async fn try_acquire(
+        &self,
+        project_id: Uuid,
+        provider: &str,
+        holder: &str,
+    ) -> Result<Result<Lease, Busy>, LeaseError>;
+
+    /// Extends the lease; fails with `Lost` if the token moved on.
+    async fn heartbeat(&self, lease: &mut Lease) -> Result<(), LeaseError>;
+
+    /// Gives the lease back; the sandbox stays for the project's next job.
+    async fn release(&self, lease: &Lease) -> Result<(), LeaseError>;
+
+    /// Gives back a lease a batch job held: at capacity such sandboxes are
+    /// the first to be closed ([`LeaseStore::claim_least_recently_used`]).
+    async fn release_from_batch(&self, lease: &Lease) -> Result<(), LeaseError>;
+
+    /// Records that the provider's sandbox exists and is usable.
+    async fn mark_ready(&self, lease: &mut Lease, provider_id: &str) -> Result<(), LeaseError>;
+
+    /// Records the commit the sandbox's repository is at, and the manifest
+    /// (`hero.json` text) in force for it.
+    async fn record_hydrated(
+        &self,
+        lease: &mut Lease,
+        commit: &str,
+        manifest: &str,
+    ) -> Result<(), LeaseError>;
+
+    /// Marks the sandbox dead. It keeps its slot while the provider may
+    /// still have it; a sandbox never created frees its slot at once.
+    async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<(), LeaseError>;
+
+    /// Records that a claimed sandbox is destroyed, freeing its slot.
+    async fn mark_closed(&self, claimed: &Claimed) -> Result<(), LeaseError>;
+
+    /// Claims the least recently used sandbox that nobody holds, to close
+    /// it and free its slot; one a batch job used last goes before any
+    /// other, so batches make room from their own sandboxes first.
+    async fn claim_least_recently_used(&self, holder: &str) -> Result<Option<Claimed>, LeaseError>;
+
+    /// Claims up to `limit` sandboxes idle for longer than `idle`. The
+    /// idleness is checked again under each row's lock, so a sandbox that a
+    /// job leased a moment ago is never taken.
+    async fn claim_idle(
+        &self,
+        idle: Duration,
+        holder: &str,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, LeaseError>;
+
+    /// Claims up to `limit` live sandboxes whose closing was asked for
+    /// (through the API or a webhook) and that nobody holds. A held one is
+    /// left to its holder and claimed on a later pass, once released; the
+    /// lease is checked again under each row's lock, so a sandbox a job
+    /// leased a moment ago is never taken. `starting` rows count: a
+    /// creator that lost its lease kills what it made when it finds out.
+    async fn claim_close_requested(
+        &self,
+        holder: &str,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, LeaseError>;
+
+    /// Claims rows that would otherwise hold a slot forever: `starting` for
+    /// longer than `stuck_after` with no live lease, `closing` whose closer
+    /// died, and `failed` ones still to be destroyed.
+    async fn claim_stuck(
+        &self,
+        stuck_after: Duration,
+        holder: &str,
+    ) -> Result<Vec<Claimed>, LeaseError>;
+
+    /// Provider ids of every row whose sandbox may still exist.
+    async fn known_provider_ids(&self) -> Result<Vec<String>, LeaseError>;
+
+    /// How many sandboxes hold a slot.
+    async fn live_count(&self) -> Result<i64, LeaseError>;
+
+    /// The project's live sandbox row, if any, without leasing it.
+    async fn live_for_project(&self, project_id: Uuid) -> Result<Option<Lease>, LeaseError>;
+}
+
+/// A shared handle on the lease table.
+pub type LeaseTable = Arc<dyn LeaseStore>;
+
+impl PgLeaseTable {
+    /// The table in `pool`, as a shared handle.
+    pub fn open(pool: PgPool, max_sandboxes: u32, lease_ttl: Duration) -> LeaseTable {
+        Arc::new(Self {
+            pool,
+            max_sandboxes: i32::try_from(max_sandboxes).unwrap_or(i32::MAX),
+            ttl_ms: millis(lease_ttl),
+        })
+    }
+
+    async fn give_back(&self, lease: &Lease, by_batch: bool) -> Result<(), LeaseError> {
+        let result = sqlx::query(
+            "UPDATE sandboxes
+             SET lease_holder = NULL, lease_expires_at = NULL, last_active_at = now(),
+                 last_used_by_batch = $3
+             WHERE id = $1 AND fencing_token = $2",
+        )
+        .bind(lease.id)
+        .bind(lease.token)
+        .bind(by_batch)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(LeaseError::Lost)
+        }
+    }
+
+    async fn claim(
+        &self,
+        condition: &str,
+        holder: &str,
+        millis: i64,
+        limit: i64,
+    ) -> Result<Vec<Claimed>, LeaseError> {
+        // SKIP LOCKED: several reapers or evictors never wait on, or claim,
+        // the same row; UPDATE re-checks the condition on the locked row.
+        let sql = format!(
+            "UPDATE sandboxes
+             SET state = 'closing', lease_holder = $1, fencing_token = fencing_token + 1,
+                 lease_expires_at = now() + $2 * interval '1 millisecond'
+             WHERE id IN (SELECT id FROM sandboxes WHERE {condition} FOR UPDATE SKIP LOCKED)
+             RETURNING id, project_id, fencing_token, provider, provider_id"
+        );
+        let rows: Vec<ClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(holder)
+            .bind(self.ttl_ms)
+            .bind(millis)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn fenced(
+        &self,
+        lease: &Lease,
+        sql: &'static str,
+        arg: Option<&str>,
+    ) -> Result<(), LeaseError> {
+        let mut query = sqlx::query(sql).bind(lease.id).bind(lease.token);
+        if let Some(arg) = arg {
+            query = query.bind(arg);
+        }
+        let result = query.execute(&self.pool).await?;
+        if result.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(LeaseError::Lost)
+        }
+    }
+}
+
+#[async_trait]
+impl LeaseStore for PgLeaseTable {
+    async fn try_acquire(
         &self,
         project_id: Uuid,
         provider: &str,
@@ -242,8 +397,7 @@ impl LeaseTable {
         }))
     }
 
-    /// Extends the lease; fails with `Lost` if the token moved on.
-    pub async fn heartbeat(&self, lease: &mut Lease) -> Result<(), LeaseError> {
+    async fn heartbeat(&self, lease: &mut Lease) -> Result<(), LeaseError> {
         let expires: Option<DateTime<Utc>> = sqlx::query_scalar(
             "UPDATE sandboxes
              SET lease_expires_at = now() + $3 * interval '1 millisecond', last_active_at = now()
@@ -260,38 +414,15 @@ impl LeaseTable {
         Ok(())
     }
 
-    /// Gives the lease back; the sandbox stays for the project's next job.
-    pub async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
+    async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
         self.give_back(lease, false).await
     }
 
-    /// Gives back a lease a batch job held: at capacity such sandboxes are
-    /// the first to be closed ([`LeaseTable::claim_least_recently_used`]).
-    pub async fn release_from_batch(&self, lease: &Lease) -> Result<(), LeaseError> {
+    async fn release_from_batch(&self, lease: &Lease) -> Result<(), LeaseError> {
         self.give_back(lease, true).await
     }
 
-    async fn give_back(&self, lease: &Lease, by_batch: bool) -> Result<(), LeaseError> {
-        let result = sqlx::query(
-            "UPDATE sandboxes
-             SET lease_holder = NULL, lease_expires_at = NULL, last_active_at = now(),
-                 last_used_by_batch = $3
-             WHERE id = $1 AND fencing_token = $2",
-        )
-        .bind(lease.id)
-        .bind(lease.token)
-        .bind(by_batch)
-        .execute(&self.pool)
-        .await?;
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(LeaseError::Lost)
-        }
-    }
-
-    /// Records that the provider's sandbox exists and is usable.
-    pub async fn mark_ready(&self, lease: &mut Lease, provider_id: &str) -> Result<(), LeaseError> {
+    async fn mark_ready(&self, lease: &mut Lease, provider_id: &str) -> Result<(), LeaseError> {
         self.fenced(
             lease,
             "UPDATE sandboxes SET state = 'ready', provider_id = $3, last_active_at = now()
@@ -304,9 +435,7 @@ impl LeaseTable {
         Ok(())
     }
 
-    /// Records the commit the sandbox's repository is at, and the manifest
-    /// (`hero.json` text) in force for it.
-    pub async fn record_hydrated(
+    async fn record_hydrated(
         &self,
         lease: &mut Lease,
         commit: &str,
@@ -330,9 +459,7 @@ impl LeaseTable {
         Ok(())
     }
 
-    /// Marks the sandbox dead. It keeps its slot while the provider may
-    /// still have it; a sandbox never created frees its slot at once.
-    pub async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<(), LeaseError> {
+    async fn mark_failed(&self, lease: &Lease, error: &str) -> Result<(), LeaseError> {
         self.fenced(
             lease,
             "UPDATE sandboxes
@@ -345,8 +472,7 @@ impl LeaseTable {
         .await
     }
 
-    /// Records that a claimed sandbox is destroyed, freeing its slot.
-    pub async fn mark_closed(&self, claimed: &Claimed) -> Result<(), LeaseError> {
+    async fn mark_closed(&self, claimed: &Claimed) -> Result<(), LeaseError> {
         let result = sqlx::query(
             "UPDATE sandboxes
              SET state = 'closed', closed_at = now(), lease_holder = NULL, lease_expires_at = NULL
@@ -363,13 +489,7 @@ impl LeaseTable {
         }
     }
 
-    /// Claims the least recently used sandbox that nobody holds, to close
-    /// it and free its slot; one a batch job used last goes before any
-    /// other, so batches make room from their own sandboxes first.
-    pub async fn claim_least_recently_used(
-        &self,
-        holder: &str,
-    ) -> Result<Option<Claimed>, LeaseError> {
+    async fn claim_least_recently_used(&self, holder: &str) -> Result<Option<Claimed>, LeaseError> {
         let claimed = self
             .claim(
                 "state = 'ready' AND (lease_holder IS NULL OR lease_expires_at <= now())
@@ -382,10 +502,7 @@ impl LeaseTable {
         Ok(claimed.into_iter().next())
     }
 
-    /// Claims up to `limit` sandboxes idle for longer than `idle`. The
-    /// idleness is checked again under each row's lock, so a sandbox that a
-    /// job leased a moment ago is never taken.
-    pub async fn claim_idle(
+    async fn claim_idle(
         &self,
         idle: Duration,
         holder: &str,
@@ -402,13 +519,7 @@ impl LeaseTable {
         .await
     }
 
-    /// Claims up to `limit` live sandboxes whose closing was asked for
-    /// (through the API or a webhook) and that nobody holds. A held one is
-    /// left to its holder and claimed on a later pass, once released; the
-    /// lease is checked again under each row's lock, so a sandbox a job
-    /// leased a moment ago is never taken. `starting` rows count: a
-    /// creator that lost its lease kills what it made when it finds out.
-    pub async fn claim_close_requested(
+    async fn claim_close_requested(
         &self,
         holder: &str,
         limit: i64,
@@ -424,10 +535,7 @@ impl LeaseTable {
         .await
     }
 
-    /// Claims rows that would otherwise hold a slot forever: `starting` for
-    /// longer than `stuck_after` with no live lease, `closing` whose closer
-    /// died, and `failed` ones still to be destroyed.
-    pub async fn claim_stuck(
+    async fn claim_stuck(
         &self,
         stuck_after: Duration,
         holder: &str,
@@ -444,8 +552,7 @@ impl LeaseTable {
         .await
     }
 
-    /// Provider ids of every row whose sandbox may still exist.
-    pub async fn known_provider_ids(&self) -> Result<Vec<String>, LeaseError> {
+    async fn known_provider_ids(&self) -> Result<Vec<String>, LeaseError> {
         Ok(sqlx::query_scalar(
             "SELECT provider_id FROM sandboxes
              WHERE provider_id IS NOT NULL AND state <> 'closed'",
@@ -454,8 +561,7 @@ impl LeaseTable {
         .await?)
     }
 
-    /// How many sandboxes hold a slot.
-    pub async fn live_count(&self) -> Result<i64, LeaseError> {
+    async fn live_count(&self) -> Result<i64, LeaseError> {
         Ok(sqlx::query_scalar(
             "SELECT count(*) FROM sandboxes
              WHERE state IN ('starting', 'ready', 'closing', 'failed')",
@@ -464,8 +570,7 @@ impl LeaseTable {
         .await?)
     }
 
-    /// The project's live sandbox row, if any, without leasing it.
-    pub async fn live_for_project(&self, project_id: Uuid) -> Result<Option<Lease>, LeaseError> {
+    async fn live_for_project(&self, project_id: Uuid) -> Result<Option<Lease>, LeaseError> {
         let row: Option<LeaseRow> = sqlx::query_as(
             "SELECT id, project_id, lease_holder, fencing_token, state, provider,
                     provider_id, hydrated_commit, manifest, lease_expires_at
@@ -476,49 +581,5 @@ impl LeaseTable {
         .fetch_optional(&self.pool)
         .await?;
         row.map(LeaseRow::into_lease).transpose()
-    }
-
-    async fn claim(
-        &self,
-        condition: &str,
-        holder: &str,
-        millis: i64,
-        limit: i64,
-    ) -> Result<Vec<Claimed>, LeaseError> {
-        // SKIP LOCKED: several reapers or evictors never wait on, or claim,
-        // the same row; UPDATE re-checks the condition on the locked row.
-        let sql = format!(
-            "UPDATE sandboxes
-             SET state = 'closing', lease_holder = $1, fencing_token = fencing_token + 1,
-                 lease_expires_at = now() + $2 * interval '1 millisecond'
-             WHERE id IN (SELECT id FROM sandboxes WHERE {condition} FOR UPDATE SKIP LOCKED)
-             RETURNING id, project_id, fencing_token, provider, provider_id"
-        );
-        let rows: Vec<ClaimedRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(holder)
-            .bind(self.ttl_ms)
-            .bind(millis)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn fenced(
-        &self,
-        lease: &Lease,
-        sql: &'static str,
-        arg: Option<&str>,
-    ) -> Result<(), LeaseError> {
-        let mut query = sqlx::query(sql).bind(lease.id).bind(lease.token);
-        if let Some(arg) = arg {
-            query = query.bind(arg);
-        }
-        let result = query.execute(&self.pool).await?;
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(LeaseError::Lost)
-        }
     }
 }
