@@ -147,6 +147,16 @@ pub struct PgLeaseTable {
     ttl_ms: i64,
 }
 
+/// A statement fenced by the lease's token changed its one row, or the
+/// lease moved on.
+fn fenced_row(result: &sqlx::postgres::PgQueryResult) -> Result<(), LeaseError> {
+    if result.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(LeaseError::Lost)
+    }
+}
+
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -267,11 +277,7 @@ impl PgLeaseTable {
         .bind(by_batch)
         .execute(&self.pool)
         .await?;
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(LeaseError::Lost)
-        }
+        fenced_row(&result)
     }
 
     async fn claim(
@@ -311,11 +317,7 @@ impl PgLeaseTable {
             query = query.bind(arg);
         }
         let result = query.execute(&self.pool).await?;
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(LeaseError::Lost)
-        }
+        fenced_row(&result)
     }
 }
 
@@ -451,9 +453,7 @@ impl LeaseStore for PgLeaseTable {
         .bind(manifest)
         .execute(&self.pool)
         .await?;
-        if result.rows_affected() != 1 {
-            return Err(LeaseError::Lost);
-        }
+        fenced_row(&result)?;
         lease.hydrated_commit = Some(commit.to_owned());
         lease.manifest = Some(manifest.to_owned());
         Ok(())
@@ -482,11 +482,7 @@ impl LeaseStore for PgLeaseTable {
         .bind(claimed.token)
         .execute(&self.pool)
         .await?;
-        if result.rows_affected() == 1 {
-            Ok(())
-        } else {
-            Err(LeaseError::Lost)
-        }
+        fenced_row(&result)
     }
 
     async fn claim_least_recently_used(&self, holder: &str) -> Result<Option<Claimed>, LeaseError> {
