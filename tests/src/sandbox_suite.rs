@@ -375,14 +375,18 @@ pub async fn read_beneath_stops_at_its_limit_and_reports_the_size(
     let sandbox = provider.create(spec()).await.unwrap();
     let root = path(&*sandbox, "repo");
     sandbox
-        .write(&format!("{root}/big.txt"), &[b'x'; 10_000])
+        .write(&format!("{root}/docs/big.txt"), &[b'x'; 10_000])
         .await
         .unwrap();
 
-    let read = sandbox.read_beneath(&root, "big.txt", 100).await.unwrap();
+    let read = sandbox
+        .read_beneath(&root, "docs/big.txt", 100)
+        .await
+        .unwrap();
 
     assert_eq!(read.contents.len(), 100);
     assert_eq!(read.size, 10_000);
+    assert_eq!(read.path, format!("{root}/docs/big.txt"));
 }
 
 /// Expands to one `#[tokio::test]` per check. `$make` is an expression
