@@ -178,13 +178,30 @@ impl OAuthTokenStore {
             return self.open_token(user_id, Role::Access, &row.access_sealed()?);
         }
 
-        self.refresh_locked(user_id).await
+        self.refresh_locked(user_id, None).await
     }
 
-    /// Refreshes under the row's lock. Whoever waited on the lock finds the
-    /// pair the first caller stored and uses it instead of refreshing with
-    /// a refresh token GitHub has already retired.
-    async fn refresh_locked(&self, user_id: Uuid) -> Result<SecretString, OAuthError> {
+    /// A new access token for `user_id` after GitHub refused `refused`
+    /// before its stored expiry (revoked, or expired early): refreshed,
+    /// unless another caller already replaced it.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
+    pub async fn refresh_refused(
+        &self,
+        user_id: Uuid,
+        refused: &SecretString,
+    ) -> Result<SecretString, OAuthError> {
+        self.refresh_locked(user_id, Some(refused)).await
+    }
+
+    /// Refreshes under the row's lock, when the stored access token is about
+    /// to expire or is the one GitHub `refused`. Whoever waited on the lock
+    /// finds the pair the first caller stored and uses it instead of
+    /// refreshing with a refresh token GitHub has already retired.
+    async fn refresh_locked(
+        &self,
+        user_id: Uuid,
+        refused: Option<&SecretString>,
+    ) -> Result<SecretString, OAuthError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let row = sqlx::query_as::<_, TokenRow>(concat!(
             "SELECT ",
@@ -196,8 +213,11 @@ impl OAuthTokenStore {
         .await
         .map_err(StoreError::from)?
         .ok_or(OAuthError::NotConnected)?;
-        if self.is_fresh(row.access_expires_at) {
-            return self.open_token(user_id, Role::Access, &row.access_sealed()?);
+        let stored = self.open_token(user_id, Role::Access, &row.access_sealed()?)?;
+        let was_refused =
+            refused.is_some_and(|refused| refused.expose_secret() == stored.expose_secret());
+        if self.is_fresh(row.access_expires_at) && !was_refused {
+            return Ok(stored);
         }
 
         let Some(refresh_sealed) = row.refresh_sealed()? else {
@@ -221,9 +241,11 @@ impl OAuthTokenStore {
             }
             // A token that has not quite expired still serves while GitHub
             // is unreachable.
-            Err(error) if error.is_transient() && still_valid(row.access_expires_at) => {
+            Err(error)
+                if error.is_transient() && !was_refused && still_valid(row.access_expires_at) =>
+            {
                 tracing::warn!(%error, "refreshing the GitHub token failed; using the current one");
-                return self.open_token(user_id, Role::Access, &row.access_sealed()?);
+                return Ok(stored);
             }
             Err(error) => return Err(error),
         };

@@ -249,6 +249,15 @@ impl FakeGitHub {
         });
     }
 
+    /// Revokes a user's OAuth access tokens before their expiry, as GitHub
+    /// may (a password reset, an admin); their refresh tokens still work.
+    pub fn revoke_user_access_tokens(&self, login: &str) {
+        self.state
+            .lock()
+            .tokens
+            .retain(|_, grant| !matches!(grant, Grant::User { login: user, .. } if user == login));
+    }
+
     /// Closes a pull request, as a person on GitHub would.
     pub fn close_pull(&self, owner: &str, name: &str, number: u64) {
         let mut inner = self.state.lock();

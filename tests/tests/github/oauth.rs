@@ -327,6 +327,43 @@ async fn the_forge_uses_the_owners_oauth_token_and_refreshes_it() {
 }
 
 #[tokio::test]
+async fn an_oauth_token_github_revoked_before_its_expiry_is_refreshed_and_the_call_goes_through() {
+    let fake = fake().await;
+    fake.set_user_token_lifetimes(
+        Some(Duration::from_secs(8 * 3600)),
+        Duration::from_secs(3600),
+    );
+    let env = OAuthEnv::start(&fake).await;
+    env.store
+        .connect(env.user_id, &fake.authorize("alice", None), None)
+        .await
+        .unwrap();
+    let forge = GitHubForge::new(fake.forge_config(), Some(env.store.clone())).unwrap();
+    let repo = repo_ref(Access::OAuthUser {
+        user_id: env.user_id,
+    });
+    let before = env.store.valid_access_token(env.user_id).await.unwrap();
+    fake.revoke_user_access_tokens("alice");
+
+    let info = forge.repository(&repo).await.unwrap();
+
+    assert_eq!(info.default_branch, "main");
+    assert_eq!(fake.counts().refreshes, 1);
+    let statuses: Vec<u16> = fake
+        .requests_to(Endpoint::GetRepository)
+        .iter()
+        .map(|request| request.status)
+        .collect();
+    assert_eq!(statuses, [401, 200], "refused once, then served");
+    let after = env.store.valid_access_token(env.user_id).await.unwrap();
+    assert_ne!(
+        after.expose_secret(),
+        before.expose_secret(),
+        "the new token is kept"
+    );
+}
+
+#[tokio::test]
 async fn a_forge_without_the_oauth_store_refuses_oauth_access_plainly() {
     let fake = fake().await;
     let forge = GitHubForge::new(fake.forge_config(), None).unwrap();

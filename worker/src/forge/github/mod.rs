@@ -61,13 +61,6 @@ pub struct GitHubForge {
     request_timeout: Duration,
 }
 
-/// A token for one call, and where it came from, so that a refused
-/// installation token can be dropped from the cache.
-struct Credential {
-    token: Option<SecretString>,
-    installation_id: Option<i64>,
-}
-
 impl GitHubForge {
     /// A forge for `config`. OAuth user access needs `oauth`; without it,
     /// projects that rely on their owner's token are refused. Must be
@@ -118,87 +111,96 @@ impl GitHubForge {
         Self::new(GitHubConfig::from_settings(settings), oauth)
     }
 
-    /// The token `access` stands for right now.
-    async fn credential(&self, access: &Access) -> Result<Credential, ForgeError> {
-        let token = match access {
-            Access::Anonymous => None,
-            Access::Token(token) => Some(token.clone()),
+    /// The token `access` stands for right now (none for anonymous).
+    async fn credential(&self, access: &Access) -> Result<Option<SecretString>, ForgeError> {
+        match access {
+            Access::Anonymous => Ok(None),
+            Access::Token(token) => Ok(Some(token.clone())),
             Access::OAuthUser { user_id } => {
-                let Some(oauth) = &self.oauth else {
-                    return Err(ForgeError::new(
-                        ForgeErrorKind::Unauthorized,
-                        "the project uses its owner's GitHub sign-in, but this worker has no \
-                         GitHub OAuth app configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET)",
-                    ));
-                };
-                Some(
-                    oauth
-                        .valid_access_token(*user_id)
-                        .await
-                        .map_err(|e| oauth_error(&e))?,
-                )
+                let oauth = self.oauth_store()?;
+                let token = oauth
+                    .valid_access_token(*user_id)
+                    .await
+                    .map_err(|e| oauth_error(&e))?;
+                Ok(Some(token))
             }
             Access::Installation { installation_id } => {
-                let Some(installations) = &self.installations else {
-                    return Err(ForgeError::new(
-                        ForgeErrorKind::Unauthorized,
-                        "the project uses a GitHub App installation, but no GitHub App is \
-                         configured (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY)",
-                    ));
-                };
-                let token = installations
+                let token = self
+                    .installation_tokens()?
                     .token(&self.client, *installation_id, self.request_timeout)
                     .await?;
-                return Ok(Credential {
-                    token: Some(token),
-                    installation_id: Some(*installation_id),
-                });
+                Ok(Some(token))
             }
-        };
-        Ok(Credential {
-            token,
-            installation_id: None,
+        }
+    }
+
+    fn oauth_store(&self) -> Result<&OAuthTokenStore, ForgeError> {
+        self.oauth.as_deref().ok_or_else(|| {
+            ForgeError::new(
+                ForgeErrorKind::Unauthorized,
+                "the project uses its owner's GitHub sign-in, but this worker has no \
+                 GitHub OAuth app configured (GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET)",
+            )
         })
     }
 
-    /// Runs `call` with a client carrying `access`'s token. An installation
-    /// token GitHub refuses (401) is dropped and `call` runs once more with
-    /// a new one: it may have been revoked before its expiry.
+    fn installation_tokens(&self) -> Result<&InstallationTokens, ForgeError> {
+        self.installations.as_ref().ok_or_else(|| {
+            ForgeError::new(
+                ForgeErrorKind::Unauthorized,
+                "the project uses a GitHub App installation, but no GitHub App is \
+                 configured (GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY)",
+            )
+        })
+    }
+
+    /// Runs `call` with a client carrying `access`'s token. A token GitHub
+    /// refuses (401) may have been revoked before its expiry: an
+    /// installation token is dropped and a user's OAuth token refreshed, and
+    /// `call` runs once more with the new one.
     async fn with_client<T, F, Fut>(&self, access: &Access, call: F) -> Result<T, ForgeError>
     where
         F: Fn(Octocrab) -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
     {
-        let credential = self.credential(access).await?;
-        let failure = match call(self.client_for(&credential)?).await {
+        let token = self.credential(access).await?;
+        let failure = match call(self.client_for(token.as_ref())?).await {
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
+        let Some(refused) = token.filter(|_| failure.bad_credentials) else {
+            return Err(failure.error);
+        };
 
-        match (&self.installations, credential) {
-            (
-                Some(installations),
-                Credential {
-                    token: Some(token),
-                    installation_id: Some(installation_id),
-                },
-            ) if failure.bad_credentials => {
+        let renewed = match access {
+            Access::Installation { installation_id } => {
                 tracing::info!(
                     installation_id,
                     "installation token refused; minting another"
                 );
-                installations.forget(installation_id, &token).await;
-                let credential = self.credential(access).await?;
-                call(self.client_for(&credential)?)
-                    .await
-                    .map_err(|failure| failure.error)
+                self.installation_tokens()?
+                    .forget(*installation_id, &refused)
+                    .await;
+                self.credential(access).await?
             }
-            _ => Err(failure.error),
-        }
+            Access::OAuthUser { user_id } => {
+                tracing::info!(%user_id, "OAuth token refused before its expiry; refreshing it");
+                let token = self
+                    .oauth_store()?
+                    .refresh_refused(*user_id, &refused)
+                    .await
+                    .map_err(|e| oauth_error(&e))?;
+                Some(token)
+            }
+            Access::Anonymous | Access::Token(_) => return Err(failure.error),
+        };
+        call(self.client_for(renewed.as_ref())?)
+            .await
+            .map_err(|failure| failure.error)
     }
 
-    fn client_for(&self, credential: &Credential) -> Result<Octocrab, ForgeError> {
-        match &credential.token {
+    fn client_for(&self, token: Option<&SecretString>) -> Result<Octocrab, ForgeError> {
+        match token {
             None => Ok(self.client.clone()),
             Some(token) => self
                 .client
@@ -282,7 +284,7 @@ impl Forge for GitHubForge {
     async fn git_token(&self, repo: &RepoRef) -> Result<Option<SecretString>, ForgeError> {
         self.retry
             .run("getting a token for git", || async {
-                Ok(self.credential(&repo.access).await?.token)
+                self.credential(&repo.access).await
             })
             .await
     }
