@@ -61,3 +61,53 @@ async fn rewriting_hero_json_in_the_working_tree_changes_nothing_in_force() {
         "tool_operation_not_allowed",
     );
 }
+
+#[tokio::test]
+async fn a_sandbox_hydrated_before_manifests_were_kept_gets_its_committed_one_without_losing_work()
+{
+    let env = HeroEnv::start(&[]).await;
+    let project = env
+        .project_with_repo(
+            "acme",
+            "legacy",
+            &[("hero.json", STRICT), ("secret.txt", "hunter2\n")],
+        )
+        .await;
+    succeeded(&env.run(&project, "hydrate", json!({})).await);
+    let draft = json!({"tool": "write_file", "path": "draft.txt", "content": "unsaved work\n"});
+    succeeded(&env.run(&project, "run_tool", draft).await);
+    // Committed locally only: a fresh hydrate would reset it away.
+    for args in [json!(["add", "draft.txt"]), json!(["commit", "-m", "wip"])] {
+        let git = json!({"tool": "run_git", "args": args});
+        succeeded(&env.run(&project, "run_tool", git).await);
+    }
+    sqlx::query("UPDATE sandboxes SET manifest = NULL")
+        .execute(&env.app.db.pool)
+        .await
+        .unwrap();
+
+    let read = env
+        .run(
+            &project,
+            "run_tool",
+            json!({"tool": "read_file", "path": "draft.txt"}),
+        )
+        .await;
+
+    assert_eq!(succeeded(&read)["content"], "unsaved work\n");
+    refused_with(
+        &env.run(
+            &project,
+            "run_tool",
+            json!({"tool": "read_file", "path": "secret.txt"}),
+        )
+        .await,
+        "tool_forbidden_file",
+    );
+    let kept: Option<String> =
+        sqlx::query_scalar("SELECT manifest FROM sandboxes WHERE state = 'ready'")
+            .fetch_one(&env.app.db.pool)
+            .await
+            .unwrap();
+    assert!(kept.unwrap().contains("secret.txt"));
+}

@@ -53,7 +53,7 @@ pub async fn hydrate(git: &Git, spec: &HydrateSpec) -> Result<Hydrated, GitError
         let already_there =
             spec.known_commit.as_deref() == Some(remote.as_str()) && local == remote;
         if already_there {
-            let (manifest, manifest_source) = load_manifest(git).await?;
+            let (manifest, manifest_source) = manifest_at(git, "HEAD").await?;
             return Ok(Hydrated {
                 commit: local,
                 changed: false,
@@ -67,7 +67,7 @@ pub async fn hydrate(git: &Git, spec: &HydrateSpec) -> Result<Hydrated, GitError
 
     let commit = git.run(&["rev-parse", "HEAD"]).await?.text();
     let package_manager = install_dependencies(git, spec.install_timeout).await?;
-    let (manifest, manifest_source) = load_manifest(git).await?;
+    let (manifest, manifest_source) = manifest_at(git, "HEAD").await?;
     tracing::info!(%commit, fresh, "repository hydrated");
     Ok(Hydrated {
         commit,
@@ -199,12 +199,20 @@ async fn install_dependencies(
     Ok(Some(manager))
 }
 
-/// The manifest at the commit checked out: `hero.json` as committed (what
-/// the working tree holds may be the agent's), or one generated from the
-/// repository's files when it has none.
-async fn load_manifest(git: &Git) -> Result<(Manifest, ManifestSource), GitError> {
+/// The manifest at `commit`: `hero.json` as committed (what the working
+/// tree holds may be the agent's), or one generated from the repository's
+/// files when it has none.
+pub async fn manifest_at(git: &Git, commit: &str) -> Result<(Manifest, ManifestSource), GitError> {
     let listed = git
-        .run(&["ls-tree", "-l", "-z", "HEAD", "--", manifest::FILE_NAME])
+        .run(&[
+            "ls-tree",
+            "-l",
+            "-z",
+            "--end-of-options",
+            commit,
+            "--",
+            manifest::FILE_NAME,
+        ])
         .await?;
     let Some(entry) = listed.stdout.split(|b| *b == 0).find(|e| !e.is_empty()) else {
         let generated = manifest::generate_for(&*git.sandbox, &git.root).await;

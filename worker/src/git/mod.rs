@@ -13,6 +13,6 @@ pub mod status;
 pub mod sync;
 
 pub use command::{Git, GitError};
-pub use hydrate::{HydrateSpec, Hydrated, hydrate};
+pub use hydrate::{HydrateSpec, Hydrated, hydrate, manifest_at};
 pub use status::GitStatus;
 pub use sync::{SyncPolicy, Synced};

@@ -14,7 +14,7 @@ use super::Services;
 use super::failure::RunError;
 use crate::forge::RepoRef;
 use crate::git::auth::basic_credentials;
-use crate::git::{Git, HydrateSpec, Hydrated, SyncPolicy, hydrate};
+use crate::git::{Git, HydrateSpec, Hydrated, SyncPolicy, hydrate, manifest_at};
 use crate::lease::Lease;
 use crate::sandbox::Sandbox;
 use crate::tools::Toolbox;
@@ -166,6 +166,17 @@ impl Workspace {
     /// repository yet, so a job on a fresh sandbox works as on the old one.
     pub async fn ensure_hydrated(&mut self, services: &Services) -> Result<(), RunError> {
         if self.is_hydrated() {
+            return Ok(());
+        }
+        if let Some(commit) = self.lease.hydrated_commit.clone() {
+            // Hydrated before manifests were kept on the sandbox's row:
+            // take the one committed there, leaving the work tree alone.
+            let (manifest, _) = manifest_at(&self.git(), &commit).await?;
+            services
+                .pool
+                .table()
+                .record_hydrated(&mut self.lease, &commit, &manifest.to_json())
+                .await?;
             return Ok(());
         }
         tracing::info!("sandbox holds no repository yet; hydrating it first");
