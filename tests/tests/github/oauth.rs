@@ -8,7 +8,7 @@ use std::time::Duration;
 use hero_common::github_oauth::{OAuthClient, OAuthError};
 use hero_tests::fake_github::{Endpoint, FakeGitHub};
 use hero_worker::forge::github::GitHubForge;
-use hero_worker::forge::{Access, Forge, ForgeErrorKind};
+use hero_worker::forge::{Access, Forge, ForgeErrorKind, RepoRef};
 use secrecy::ExposeSecret;
 
 use crate::support::{OAuthEnv, assert_no_token_in, repo_ref, secret};
@@ -301,12 +301,11 @@ async fn tokens_that_never_expire_are_stored_without_a_refresh_token_and_used_as
     assert_eq!(fake.counts().refreshes, 0);
 }
 
-#[tokio::test]
-async fn the_forge_uses_the_owners_oauth_token_and_refreshes_it() {
-    let logs = hero_tests::logs::capture();
-    let fake = fake().await;
-    fake.set_user_token_lifetimes(Some(Duration::from_secs(60)), Duration::from_secs(3600));
-    let env = OAuthEnv::start(&fake).await;
+/// Alice connected through OAuth with access tokens living `access`, and
+/// a forge acting for her on the test repository.
+async fn alice_connected(fake: &FakeGitHub, access: Duration) -> (OAuthEnv, GitHubForge, RepoRef) {
+    fake.set_user_token_lifetimes(Some(access), Duration::from_secs(3600));
+    let env = OAuthEnv::start(fake).await;
     env.store
         .connect(env.user_id, &fake.authorize("alice", None), None)
         .await
@@ -315,6 +314,14 @@ async fn the_forge_uses_the_owners_oauth_token_and_refreshes_it() {
     let repo = repo_ref(Access::OAuthUser {
         user_id: env.user_id,
     });
+    (env, forge, repo)
+}
+
+#[tokio::test]
+async fn the_forge_uses_the_owners_oauth_token_and_refreshes_it() {
+    let logs = hero_tests::logs::capture();
+    let fake = fake().await;
+    let (_env, forge, repo) = alice_connected(&fake, Duration::from_secs(60)).await;
 
     let info = forge.repository(&repo).await.unwrap();
     let git_token = forge.git_token(&repo).await.unwrap().unwrap();
@@ -329,19 +336,7 @@ async fn the_forge_uses_the_owners_oauth_token_and_refreshes_it() {
 #[tokio::test]
 async fn an_oauth_token_github_revoked_before_its_expiry_is_refreshed_and_the_call_goes_through() {
     let fake = fake().await;
-    fake.set_user_token_lifetimes(
-        Some(Duration::from_secs(8 * 3600)),
-        Duration::from_secs(3600),
-    );
-    let env = OAuthEnv::start(&fake).await;
-    env.store
-        .connect(env.user_id, &fake.authorize("alice", None), None)
-        .await
-        .unwrap();
-    let forge = GitHubForge::new(fake.forge_config(), Some(env.store.clone())).unwrap();
-    let repo = repo_ref(Access::OAuthUser {
-        user_id: env.user_id,
-    });
+    let (env, forge, repo) = alice_connected(&fake, Duration::from_secs(8 * 3600)).await;
     let before = env.store.valid_access_token(env.user_id).await.unwrap();
     fake.revoke_user_access_tokens("alice");
 
