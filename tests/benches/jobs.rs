@@ -54,7 +54,6 @@ use hero_common::jobs::JobKind;
 use hero_common::jobs::queue::{JobMessage, QueueSettings};
 use hero_worker::sandbox::local::{IsolationMode, LocalConfig, LocalProvider};
 use hero_worker::sandbox::{ExecRequest, SandboxProvider, exec_collect};
-use reqwest::Method;
 use serde_json::{Value, json};
 use support::{Spread, ms, verdict};
 use tokio::sync::Notify;
@@ -470,32 +469,9 @@ async fn batch() {
     ));
 
     let started = Instant::now();
-    let response = cluster
-        .request(Method::POST, "/v1/batches")
-        .json(&json!({"kind": "hydrate", "projects": ids}))
-        .send()
-        .await
-        .unwrap();
+    let batch_id = support::start_batch(&cluster, "hydrate", &ids).await;
     let accepted = started.elapsed();
-    assert_eq!(response.status(), 202);
-    let batch: Value = response.json().await.unwrap();
-    let batch_id = batch["id"].as_str().unwrap().to_owned();
-
-    let deadline = Instant::now() + Duration::from_secs(4 * 3600);
-    let report = loop {
-        let report: Value = cluster
-            .request(Method::GET, &format!("/v1/batches/{batch_id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !report["finished_at"].is_null() || Instant::now() >= deadline {
-            break report;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let report = support::batch_finished(&cluster, &batch_id).await;
     let finished = started.elapsed();
     sampling.notify_one();
     let load = sampler.await.unwrap();

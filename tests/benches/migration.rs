@@ -28,8 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::{Spread, ms};
 
 const MAX_SANDBOXES: i64 = 10;
@@ -80,36 +79,15 @@ async fn main() {
     };
 
     let started = Instant::now();
-    let response = cluster
-        .request(Method::POST, "/v1/batches")
-        .json(&json!({"kind": "hydrate", "projects": fleet}))
-        .send()
-        .await
-        .unwrap();
+    let batch_id = support::start_batch(&cluster, "hydrate", &fleet).await;
     let accepted = started.elapsed();
-    assert_eq!(response.status(), 202);
-    let batch: Value = response.json().await.unwrap();
-    let batch_id = batch["id"].as_str().unwrap().to_owned();
 
     let watcher = {
         let (cluster, done) = (cluster.clone(), done.clone());
         tokio::spawn(async move {
-            let deadline = Instant::now() + Duration::from_secs(4 * 3600);
-            loop {
-                let report: Value = cluster
-                    .request(Method::GET, &format!("/v1/batches/{batch_id}"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if !report["finished_at"].is_null() || Instant::now() >= deadline {
-                    done.store(true, Ordering::Relaxed);
-                    return (started.elapsed(), report);
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
+            let report = support::batch_finished(&cluster, &batch_id).await;
+            done.store(true, Ordering::Relaxed);
+            (started.elapsed(), report)
         })
     };
     let mut busy = Vec::new();

@@ -280,6 +280,38 @@ pub async fn live_sandbox(cluster: &Cluster, project: &str) -> String {
 }
 
 /// Sandboxes that exist or may still exist at the provider.
+/// Accepts a batch of `kind` over `projects`; its id.
+pub async fn start_batch(cluster: &Cluster, kind: &str, projects: &[String]) -> String {
+    let response = cluster
+        .request(Method::POST, "/v1/batches")
+        .json(&json!({"kind": kind, "projects": projects}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let batch: Value = response.json().await.unwrap();
+    batch["id"].as_str().unwrap().to_owned()
+}
+
+/// The batch's report once it finished (or after four hours).
+pub async fn batch_finished(cluster: &Cluster, batch_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(4 * 3600);
+    loop {
+        let report: Value = cluster
+            .request(Method::GET, &format!("/v1/batches/{batch_id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !report["finished_at"].is_null() || Instant::now() >= deadline {
+            return report;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 pub async fn live_sandboxes(cluster: &Cluster) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM sandboxes WHERE state IN ('starting', 'ready', 'closing')",
